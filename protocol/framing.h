@@ -1,0 +1,62 @@
+#pragma once
+// Framing of JSON-RPC messages on a byte stream, with no I/O.
+//
+// Two framings exist on the editor side: LSP's `Content-Length` headers and newline-delimited JSON
+// (what codex app-server speaks). The decoder detects which one from the first significant byte:
+// `{` or `[` means lines, anything else means headers. It survives any split of the input.
+//
+// Recovery from bad frames (documented in docs/protocol.md):
+// - a line longer than the cap: reported once, the rest of that line is skipped;
+// - a Content-Length above the cap: reported, exactly that many body bytes are skipped (the stream
+//   stays in sync without buffering the body);
+// - a header block without a valid Content-Length (or an endless one): reported, the decoder skips
+//   ahead to the next `Content-Length:` header and resumes there.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace coco::protocol {
+
+enum class Framing { Unknown, ContentLength, Lines };
+std::string_view to_string(Framing framing);
+
+inline constexpr std::size_t kDefaultMaxFrameBytes = 64u << 20;
+
+class FrameDecoder {
+public:
+  struct Event {
+    enum class Type { None, Frame, Error } type = Type::None;
+    std::string body;   // Frame: the message body
+    std::string error;  // Error: what was wrong (the decoder has already recovered)
+  };
+
+  explicit FrameDecoder(std::size_t max_frame_bytes = kDefaultMaxFrameBytes, Framing framing = Framing::Unknown);
+
+  void feed(std::string_view bytes);
+  // The next complete frame or error; Type::None when more bytes are needed.
+  Event next();
+
+  Framing framing() const { return framing_; }
+  // Bytes held while waiting for the rest of a frame.
+  std::size_t buffered() const { return buf_.size() - pos_; }
+
+private:
+  Event next_line();
+  Event next_content_length();
+  void compact();
+
+  std::size_t max_frame_;
+  Framing framing_;
+  std::string buf_;
+  std::size_t pos_ = 0;        // start of unconsumed bytes
+  std::size_t scanned_ = 0;    // bytes after pos_ already searched for a terminator
+  std::size_t skip_body_ = 0;  // ContentLength: bytes of an oversize body still to discard
+  bool skip_line_ = false;     // Lines: discarding the rest of an oversize line
+  bool resync_ = false;        // ContentLength: looking for the next Content-Length header
+};
+
+// Encodes one message body for the wire. For Lines the body must be one line of compact JSON.
+std::string encode_frame(Framing framing, std::string_view body);
+
+}  // namespace coco::protocol
