@@ -1,0 +1,490 @@
+#include "taskdir/disk_queue.h"
+
+#include "taskdir/fs_util.h"
+#include "taskdir/redact.h"
+#include "taskdir/task_yaml.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <unistd.h>
+
+namespace coco::taskdir {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Roughly what a record costs besides its text, so that the bound is about memory.
+constexpr std::size_t kRecordOverhead = 32;
+// After a wake-up the thread waits this long (or until kBatchBytes are queued) before writing, so that
+// one write() carries many lines and producers do not pay a futex wake per message. It bounds how much
+// a crash of the bridge can lose on top of what was queued.
+constexpr auto kGatherTime = 2ms;
+constexpr std::size_t kBatchBytes = 256 * 1024;
+// stderr without a newline is held back at most this much (redaction works on whole lines).
+constexpr std::size_t kMaxPartialLine = 64 * 1024;
+// Producers append to chunks of this capacity; up to kPoolChunks of them are kept for reuse.
+constexpr std::size_t kChunkSize = 64 * 1024;
+constexpr std::size_t kPoolChunks = 128;
+
+// stdout carries the protocol: the library logs to stderr only, through a logger the application may
+// register beforehand under the same name to send these messages elsewhere.
+std::shared_ptr<spdlog::logger> logger() {
+  static std::shared_ptr<spdlog::logger> instance = [] {
+    if (auto existing = spdlog::get("taskdir")) return existing;
+    try {
+      return spdlog::stderr_color_mt("taskdir");
+    } catch (const spdlog::spdlog_ex&) {
+      return spdlog::get("taskdir");
+    }
+  }();
+  return instance;
+}
+
+void append_number(std::string& out, std::uint64_t value) {
+  char buf[24];
+  auto result = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, result.ptr);
+}
+
+std::size_t count_lines(std::string_view data) {
+  return static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n'));
+}
+
+// Redacts line by line: each line is one record (or one stderr line), so a quote left open by one
+// line cannot make the JSON scan misread the next. Returns false, without copying, when no line
+// changes (the common case: most lines that pass the prefilter hold a harmless "tokenUsage").
+bool redact_lines(std::string_view data, std::string& out) {
+  bool changed = false;
+  std::size_t copied = 0;
+  std::size_t start = 0;
+  while (start < data.size()) {
+    std::size_t end = data.find('\n', start);
+    end = end == std::string_view::npos ? data.size() : end + 1;
+    std::string_view line = data.substr(start, end - start);
+    if (might_contain_secret(line)) {
+      std::string redacted = redact_secrets(line);
+      if (redacted != line) {
+        if (!changed) out.reserve(data.size());
+        out.append(data.substr(copied, start - copied));
+        out += redacted;
+        copied = end;
+        changed = true;
+      }
+    }
+    start = end;
+  }
+  if (changed) out.append(data.substr(copied));
+  return changed;
+}
+
+}  // namespace
+
+DiskQueue::DiskQueue(std::filesystem::path task_dir, int events_fd, std::size_t max_queued_bytes)
+    : task_dir_(std::move(task_dir)), events_fd_(events_fd), max_bytes_(max_queued_bytes) {
+  slots_.push_back(
+      std::make_unique<Slot>(Slot{events_fd_, task_dir_ / "events.jsonl", true, {}, {}, {}, false}));
+  events_slot_ = slots_.front().get();
+  // One events.jsonl chunk for the disk thread, which appends event lines to it directly.
+  events_slot_->writing.emplace_back();
+  sync_dirs_.push_back(task_dir_);
+}
+
+DiskQueue::~DiskQueue() { finish(); }
+
+void DiskQueue::adopt_fd(int fd, std::filesystem::path file, bool jsonl) {
+  std::lock_guard lock(mutex_);
+  slots_.push_back(std::make_unique<Slot>(Slot{fd, std::move(file), jsonl, {}, {}, {}, false}));
+}
+
+void DiskQueue::add_sync_dir(std::filesystem::path dir) {
+  std::lock_guard lock(mutex_);
+  if (std::find(sync_dirs_.begin(), sync_dirs_.end(), dir) == sync_dirs_.end())
+    sync_dirs_.push_back(std::move(dir));
+}
+
+void DiskQueue::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+WriterStats DiskQueue::stats() const {
+  return {total_dropped_lines_.load(), total_dropped_bytes_.load(), total_write_errors_.load()};
+}
+
+// ---- producer side ----
+
+DiskQueue::Slot* DiskQueue::find_slot_locked(int fd) {
+  for (auto& slot : slots_) {
+    if (slot->fd == fd) return slot.get();
+  }
+  return nullptr;
+}
+
+std::string& DiskQueue::chunk_for_locked(Slot& slot, std::size_t size) {
+  if (!slot.pending.empty()) {
+    std::string& last = slot.pending.back();
+    if (last.size() + size <= last.capacity()) return last;
+  }
+  if (size <= kChunkSize && !free_chunks_.empty()) {
+    slot.pending.push_back(std::move(free_chunks_.back()));
+    free_chunks_.pop_back();
+  } else {
+    slot.pending.emplace_back();
+    slot.pending.back().reserve(std::max(size, kChunkSize));  // a huge line gets a chunk of its own
+  }
+  return slot.pending.back();
+}
+
+bool DiskQueue::admit_locked(std::size_t cost, std::size_t payload, bool bounded, bool counts_as_line) {
+  if (bounded && queued_bytes_ + cost > max_bytes_) {
+    if (counts_as_line) {
+      ++dropped_lines_;
+      total_dropped_lines_.fetch_add(1, std::memory_order_relaxed);
+    }
+    dropped_bytes_ += payload;
+    total_dropped_bytes_.fetch_add(payload, std::memory_order_relaxed);
+    return false;
+  }
+  // Room again after drops: say so now, so the report sits where the gap is.
+  if (dropped_lines_ != 0 || dropped_bytes_ != 0) {
+    std::string ts;
+    detail::append_now_ms(ts);
+    ops_.push_back(Op{Kind::kDropped, dropped_lines_, dropped_bytes_, std::move(ts)});
+    pending_bytes_ += kRecordOverhead;
+    queued_bytes_ += kRecordOverhead;
+    dropped_lines_ = dropped_bytes_ = 0;
+  }
+  pending_bytes_ += cost;
+  queued_bytes_ += cost;
+  return true;
+}
+
+bool DiskQueue::wake_locked(bool urgent) {
+  if (urgent) urgent_ = true;
+  if (state_ == State::kIdle || (state_ == State::kGathering && (urgent || pending_bytes_ >= kBatchBytes))) {
+    state_ = State::kBusy;  // one notification per wake-up is enough
+    return true;
+  }
+  return false;
+}
+
+void DiskQueue::push_record(int fd, std::uint64_t* seq, std::string_view body) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    Slot* slot = find_slot_locked(fd);
+    if (slot == nullptr) return;
+    std::uint64_t n = ++*seq;
+    if (!admit_locked(body.size() + kRecordOverhead, body.size(), true, true)) return;
+    char number[24];
+    std::size_t digits =
+        static_cast<std::size_t>(std::to_chars(number, number + sizeof number, n).ptr - number);
+    std::string& chunk = chunk_for_locked(*slot, 8 + digits + body.size());
+    chunk += "{\"seq\":";
+    chunk.append(number, digits);
+    chunk += ',';
+    chunk += body;
+    wake = wake_locked(false);
+  }
+  if (wake) cv_.notify_one();
+}
+
+void DiskQueue::push_stderr(int fd, std::string_view bytes) {
+  if (bytes.empty()) return;
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    Slot* slot = find_slot_locked(fd);
+    if (slot == nullptr) return;
+    if (!admit_locked(bytes.size(), bytes.size(), true, false)) return;
+    chunk_for_locked(*slot, bytes.size()) += bytes;
+    wake = wake_locked(false);
+  }
+  if (wake) cv_.notify_one();
+}
+
+void DiskQueue::push_event(std::string body) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    admit_locked(body.size() + kRecordOverhead, body.size(), false, false);
+    ops_.push_back(Op{Kind::kEvent, 0, 0, std::move(body)});
+    wake = wake_locked(false);
+  }
+  if (wake) cv_.notify_one();
+}
+
+void DiskQueue::request_sync() {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    ops_.push_back(Op{Kind::kSync, 0, 0, {}});
+    wake = wake_locked(true);
+  }
+  if (wake) cv_.notify_one();
+}
+
+void DiskQueue::push_task_yaml(nlohmann::json meta) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    yaml_meta_ = std::move(meta);
+    wake = wake_locked(false);
+  }
+  if (wake) cv_.notify_one();
+}
+
+void DiskQueue::finish() {
+  std::call_once(finish_once_, [this] {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) {
+      thread_.join();
+    } else {
+      run();  // never started (creation failed half-way): still write what is queued and close
+    }
+  });
+}
+
+// ---- disk thread ----
+
+void DiskQueue::run() {
+  std::vector<Op> ops;
+  std::vector<Slot*> slots;
+  for (;;) {
+    std::optional<nlohmann::json> yaml;
+    std::size_t batch_cost = 0;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mutex_);
+      auto has_work = [this] { return !ops_.empty() || pending_bytes_ != 0 || yaml_meta_; };
+      while (!has_work() && !closed_) {
+        state_ = State::kIdle;
+        cv_.wait(lock);
+      }
+      if (!closed_ && !urgent_ && pending_bytes_ < kBatchBytes) {
+        state_ = State::kGathering;
+        cv_.wait_for(lock, kGatherTime,
+                     [this] { return closed_ || urgent_ || pending_bytes_ >= kBatchBytes; });
+      }
+      state_ = State::kBusy;
+      urgent_ = false;
+      ops.swap(ops_);
+      slots.clear();
+      for (auto& slot : slots_) {
+        // `writing` was emptied by the last batch (events.jsonl keeps one chunk for append_event).
+        for (auto& chunk : slot->pending) slot->writing.push_back(std::move(chunk));
+        slot->pending.clear();
+        slots.push_back(slot.get());
+      }
+      yaml.swap(yaml_meta_);
+      batch_cost = std::exchange(pending_bytes_, 0);
+      // Producers stop at closed_, so this batch holds the last of everything.
+      stopping = closed_;
+    }
+
+    report_write_failures();
+    bool sync = stopping;
+    for (Op& op : ops) {
+      switch (op.kind) {
+      case Kind::kEvent:
+        append_event(op.body);
+        break;
+      case Kind::kDropped: {
+        std::string body = "\"ts\":\"" + op.body + "\",\"type\":\"recording.dropped\",\"lines\":";
+        append_number(body, op.lines);
+        body += ",\"bytes\":";
+        append_number(body, op.bytes);
+        body += "}\n";
+        append_event(body);
+        break;
+      }
+      case Kind::kSync:
+        sync = true;
+        break;
+      }
+    }
+    ops.clear();
+    for (Slot* slot : slots) write_slot(*slot, sync);
+    if (yaml) write_yaml(std::move(*yaml));
+    if (sync) sync_all();
+    {
+      std::lock_guard lock(mutex_);
+      queued_bytes_ -= batch_cost;
+    }
+    if (stopping) break;
+  }
+  // Failures of the last batch would otherwise never be reported: one more try.
+  if (!unreported_failures_.empty()) {
+    report_write_failures();
+    write_slot(*events_slot_, true);
+    ::fsync(events_fd_);
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& slot : slots_) ::close(slot->fd);
+  slots_.clear();
+}
+
+void DiskQueue::append_event(std::string_view body) {
+  // Events are few: the first chunk of events.jsonl may grow as it likes.
+  std::string& out = events_slot_->writing.front();
+  out += "{\"seq\":";
+  append_number(out, ++event_seq_);
+  out += ',';
+  out += body;
+}
+
+void DiskQueue::report_write_failures() {
+  // Reported first in a batch, so that the report takes its seq in file order.
+  for (auto& [err, f] : unreported_failures_) {
+    std::string body = "\"ts\":\"";
+    detail::append_now_ms(body);
+    body += "\",\"type\":\"recording.write_failed\",\"error\":";
+    body += nlohmann::json(std::strerror(err)).dump();
+    body += ",\"errno\":";
+    append_number(body, static_cast<std::uint64_t>(err));
+    body += ",\"failures\":";
+    append_number(body, f.failures);
+    body += ",\"lines\":";
+    append_number(body, f.lines);
+    body += ",\"bytes\":";
+    append_number(body, f.bytes);
+    body += "}\n";
+    append_event(body);
+  }
+  unreported_failures_.clear();
+}
+
+void DiskQueue::write_slot(Slot& slot, bool flush_partial) {
+  std::vector<std::string_view> parts;
+  std::vector<std::string> redacted;  // owns redacted copies of chunks that held secrets
+  redacted.reserve(slot.writing.size());
+  if (slot.jsonl) {
+    for (const std::string& chunk : slot.writing) {
+      if (chunk.empty()) continue;
+      std::string out;
+      if (redact_lines(chunk, out)) {
+        redacted.push_back(std::move(out));
+        parts.push_back(redacted.back());
+      } else {
+        parts.push_back(chunk);
+      }
+    }
+  } else {
+    // Plain logs arrive in arbitrary chunks: write whole lines only, keep the rest for later.
+    std::string data = std::move(slot.partial);
+    slot.partial.clear();
+    for (const std::string& chunk : slot.writing) data += chunk;
+    std::size_t cut = data.rfind('\n');
+    cut = cut == std::string::npos ? 0 : cut + 1;
+    if (flush_partial || data.size() - cut > kMaxPartialLine) cut = data.size();
+    slot.partial.assign(data, cut, std::string::npos);
+    data.resize(cut);
+    if (!data.empty()) {
+      std::string out;
+      redacted.push_back(redact_lines(data, out) ? std::move(out) : std::move(data));
+      parts.push_back(redacted.back());
+    }
+  }
+  if (!parts.empty()) write_chunks(slot, parts);
+  recycle(slot.writing);
+}
+
+void DiskQueue::write_chunks(Slot& slot, const std::vector<std::string_view>& parts) {
+  if (slot.torn) {
+    // The last write stopped mid-line: end that line so the torn part stays one bad line on its own.
+    if (detail::write_all(slot.fd, "\n", 1) == 0) slot.torn = false;
+  }
+  std::size_t written = 0;
+  int err = detail::writev_all(slot.fd, parts.data(), parts.size(), &written);
+  if (err == 0) return;
+  // Account for what did not make it, and whether the file now ends mid-line.
+  std::string lost;
+  std::size_t skip = written;
+  char last_written = '\n';
+  for (std::string_view part : parts) {
+    if (skip >= part.size()) {
+      if (!part.empty()) last_written = part.back();
+      skip -= part.size();
+      continue;
+    }
+    if (skip > 0) last_written = part[skip - 1];
+    lost.append(part.substr(skip));
+    skip = 0;
+  }
+  if (written > 0 && last_written != '\n') slot.torn = true;
+  note_failure(err, "cannot write " + slot.file.string(), lost);
+}
+
+void DiskQueue::recycle(Chunks& chunks) {
+  bool keep_first = &chunks == &events_slot_->writing;
+  std::vector<std::string> reusable;
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    chunks[i].clear();
+    if (keep_first && i == 0) continue;
+    // Chunks made for one huge line are freed, not pooled.
+    if (chunks[i].capacity() >= kChunkSize && chunks[i].capacity() < 2 * kChunkSize) {
+      reusable.push_back(std::move(chunks[i]));
+    }
+  }
+  chunks.resize(keep_first ? 1 : 0);
+  if (keep_first && chunks[0].capacity() > 4 * kChunkSize) std::string().swap(chunks[0]);
+  std::lock_guard lock(mutex_);
+  for (auto& chunk : reusable) {
+    if (free_chunks_.size() >= kPoolChunks) break;
+    free_chunks_.push_back(std::move(chunk));
+  }
+}
+
+void DiskQueue::sync_all() {
+  std::vector<std::pair<int, std::filesystem::path>> files;
+  std::vector<std::filesystem::path> dirs;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& slot : slots_) files.emplace_back(slot->fd, slot->file);
+    dirs = sync_dirs_;
+  }
+  for (auto& [fd, file] : files) {
+    // EINVAL/EROFS: a special file (a test's /dev/full, a pipe) that cannot be synced; not a loss.
+    if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+      note_failure(errno, "cannot fsync " + file.string(), {});
+  }
+  for (auto& dir : dirs) {
+    if (int err = detail::fsync_dir(dir); err != 0) note_failure(err, "cannot fsync " + dir.string(), {});
+  }
+}
+
+void DiskQueue::write_yaml(nlohmann::json meta) {
+  // The title is the user's first prompt: it may hold a key as well.
+  if (auto it = meta.find("title"); it != meta.end() && it->is_string()) {
+    *it = redact_secrets(it->get<std::string>());
+  }
+  int err = detail::atomic_write_file(task_dir_ / "task.yaml", detail::render_task_yaml(meta));
+  if (err != 0) note_failure(err, "cannot rewrite " + (task_dir_ / "task.yaml").string(), {});
+}
+
+void DiskQueue::note_failure(int err, const std::string& what, std::string_view lost) {
+  total_write_errors_.fetch_add(1, std::memory_order_relaxed);
+  Failure& f = unreported_failures_[err];
+  ++f.failures;
+  f.lines += count_lines(lost);
+  f.bytes += lost.size();
+  // A full disk fails every write: log the first of each kind, count the rest.
+  if (logged_errnos_.insert(err).second) {
+    logger()->error("task recording: {}: {} (further errors of this kind are counted, not logged)", what,
+                    std::strerror(err));
+  }
+}
+
+}  // namespace coco::taskdir

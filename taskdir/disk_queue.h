@@ -1,0 +1,131 @@
+#pragma once
+// The one background thread that does all disk I/O of a task directory. Internal to taskdir/.
+//
+// Producers (the event loop, any thread) append a ready-made line to the file's pending chunks under
+// a mutex and return; they never touch the disk and, in the steady state, never allocate: chunks have a
+// fixed capacity and are recycled (a growing string would page-fault fresh memory on every burst). The
+// thread takes the chunks, redacts, and writes each file's chunks with one writev() (O_APPEND). A line
+// never spans two chunks, so a line is never split between writes and the lines of a file keep their
+// order.
+
+#include "taskdir/task_writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace coco::taskdir {
+
+class DiskQueue {
+ public:
+  DiskQueue(std::filesystem::path task_dir, int events_fd, std::size_t max_queued_bytes);
+  ~DiskQueue();  // finish()
+  DiskQueue(const DiskQueue&) = delete;
+  DiskQueue& operator=(const DiskQueue&) = delete;
+
+  // The queue owns every fd it is given (and events_fd): it fsyncs them on sync and closes them at
+  // finish. `jsonl` files get records, the others (stderr.log) plain bytes. Directories given to
+  // add_sync_dir are fsynced too, so that new files survive a crash.
+  void adopt_fd(int fd, std::filesystem::path file, bool jsonl);
+  void add_sync_dir(std::filesystem::path dir);
+  void start();
+
+  // A JSONL record: written as `{"seq":N,` + body, N = ++*seq taken under the queue lock so that seq
+  // order is file order even with several producer threads. `body` must be one line ending in '\n'.
+  // Dropped when the queue is full; the seq is used up all the same, so a gap in seq marks the drop.
+  void push_record(int fd, std::uint64_t* seq, std::string_view body);
+  // Bytes for a plain log (stderr.log), written by whole lines so that redaction sees whole lines.
+  void push_stderr(int fd, std::string_view bytes);
+  // A task event body (`"ts":...}\n`); never dropped: they are few and the task's history depends
+  // on them. Its seq is given by the disk thread, the only writer of events.jsonl.
+  void push_event(std::string body);
+  // task.yaml content; only the newest one queued is written (coalesced rewrites).
+  void push_task_yaml(nlohmann::json meta);
+  void request_sync();
+  // Writes everything queued, fsyncs, closes the files and stops the thread. Later pushes are ignored.
+  void finish();
+
+  WriterStats stats() const;
+
+ private:
+  using Chunks = std::vector<std::string>;  // each string's capacity is fixed once taken from the pool
+  struct Slot {                             // one open file
+    int fd;
+    std::filesystem::path file;
+    bool jsonl;
+    Chunks pending;       // mutex_: what producers appended since the last batch
+    Chunks writing;       // disk thread: the batch being written
+    std::string partial;  // disk thread, plain logs: the unfinished last line
+    bool torn = false;    // disk thread: the last write stopped mid-line
+  };
+  enum class Kind : std::uint8_t { kEvent, kDropped, kSync };
+  struct Op {  // events.jsonl and control, in order
+    Kind kind;
+    std::uint64_t lines = 0, bytes = 0;  // kDropped
+    std::string body;                    // kEvent: the body; kDropped: the timestamp
+  };
+  enum class State : std::uint8_t { kBusy, kIdle, kGathering };
+
+  // Producer side (mutex_ held).
+  Slot* find_slot_locked(int fd);
+  // The chunk to append `size` bytes to (a new one from the pool when the last one is full).
+  std::string& chunk_for_locked(Slot& slot, std::size_t size);
+  bool admit_locked(std::size_t cost, std::size_t payload, bool bounded, bool counts_as_line);
+  bool wake_locked(bool urgent);
+
+  // Disk thread.
+  void run();
+  void append_event(std::string_view body);
+  void report_write_failures();
+  void write_slot(Slot& slot, bool flush_partial);
+  void write_chunks(Slot& slot, const std::vector<std::string_view>& parts);
+  void recycle(Chunks& chunks);
+  void sync_all();
+  void write_yaml(nlohmann::json meta);
+  void note_failure(int err, const std::string& what, std::string_view lost);
+
+  const std::filesystem::path task_dir_;
+  const int events_fd_;
+  const std::size_t max_bytes_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // slots_[0] is events.jsonl
+  std::vector<std::filesystem::path> sync_dirs_;
+  std::vector<Op> ops_;
+  Chunks free_chunks_;
+  std::size_t pending_bytes_ = 0;  // appended since the last batch
+  std::size_t queued_bytes_ = 0;   // pending + being written: what the bound limits
+  State state_ = State::kBusy;
+  bool urgent_ = false;  // a sync is waiting: skip the gathering pause
+  bool closed_ = false;
+  std::optional<nlohmann::json> yaml_meta_;
+  std::uint64_t dropped_lines_ = 0, dropped_bytes_ = 0;  // since the last recording.dropped
+  std::thread thread_;
+  std::once_flag finish_once_;
+
+  std::atomic<std::uint64_t> total_dropped_lines_{0}, total_dropped_bytes_{0}, total_write_errors_{0};
+
+  // Disk thread only.
+  Slot* events_slot_ = nullptr;
+  std::uint64_t event_seq_ = 0;
+  struct Failure {  // write errors of one errno not yet reported in events.jsonl
+    std::uint64_t failures = 0, lines = 0, bytes = 0;
+  };
+  std::map<int, Failure> unreported_failures_;
+  std::set<int> logged_errnos_;
+};
+
+}  // namespace coco::taskdir
