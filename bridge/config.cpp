@@ -1,0 +1,78 @@
+#include "bridge/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <thread>
+
+namespace coco::bridge {
+namespace fs = std::filesystem;
+namespace {
+
+[[noreturn]] void fail(const fs::path& file, const YAML::Node& node, const std::string& what) {
+  throw ConfigError(file.string() + ":" + std::to_string(node.Mark().line + 1) + ": " + what);
+}
+
+int positive_int(const fs::path& file, const YAML::Node& node, const std::string& key) {
+  try {
+    int v = node.as<int>();
+    if (v < 1) fail(file, node, key + " must be at least 1");
+    return v;
+  } catch (const YAML::Exception&) {
+    fail(file, node, key + " must be a whole number");
+  }
+}
+
+void load_workers(const fs::path& file, const YAML::Node& node, WorkersConfig& out) {
+  if (!node.IsMap()) fail(file, node, "workers must be a mapping");
+  for (const auto& kv : node) {
+    auto key = kv.first.as<std::string>();
+    if (key == "max_parallel") out.max_parallel = positive_int(file, kv.second, "workers.max_parallel");
+    else fail(file, kv.first, "unknown key workers." + key);
+  }
+}
+
+}  // namespace
+
+fs::path coco_home() {
+  if (const char* h = std::getenv("COCO_HOME"); h && *h) return h;
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : "/tmp") / ".coco";
+}
+
+fs::path default_config_path() { return coco_home() / "config.yaml"; }
+
+Config load_config(const fs::path& path, bool required) {
+  Config config;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (required) throw ConfigError(path.string() + ": no such file");
+    return config;
+  }
+  config.source = path;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path.string());
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(path.string() + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path.string() + ": " + e.what());
+  }
+  if (root.IsNull()) return config;  // an empty file
+  if (!root.IsMap()) fail(path, root, "the top level must be a mapping");
+  for (const auto& kv : root) {
+    auto key = kv.first.as<std::string>();
+    if (key == "workers") load_workers(path, kv.second, config.workers);
+    else if (key == "approvals") {
+      try {
+        config.approvals = gates::parse_policy(kv.second, path.string());
+      } catch (const gates::PolicyError& e) {
+        throw ConfigError(e.what());
+      }
+    }
+    else fail(path, kv.first, "unknown section '" + key + "'");
+  }
+  return config;
+}
+
+}  // namespace coco::bridge

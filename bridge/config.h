@@ -1,0 +1,40 @@
+#pragma once
+// Coco's configuration file (YAML; --config FILE, default $COCO_HOME/config.yaml). Documented, with a
+// commented example, in docs/configuration.md. A bad file is a startup error naming the line, never a
+// silent default. Each feature owns one top-level section.
+
+#include "gates/policy.h"
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace YAML { class Node; }
+
+namespace coco::bridge {
+
+struct WorkersConfig {
+  int max_parallel = 0;  // 0: the number of cores
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it came from, or empty for defaults
+  WorkersConfig workers;
+  gates::PolicyConfig approvals;
+};
+
+class ConfigError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// Loads `path`; throws ConfigError ("FILE:LINE: what is wrong"). A missing default file is fine
+// (`required` false): defaults are returned.
+Config load_config(const std::filesystem::path& path, bool required);
+
+// The default location: $COCO_HOME/config.yaml (COCO_HOME defaults to ~/.coco).
+std::filesystem::path coco_home();
+std::filesystem::path default_config_path();
+
+}  // namespace coco::bridge

@@ -1,0 +1,59 @@
+#include "bridge/frame_reader.h"
+
+namespace coco::bridge {
+
+FrameReader::FrameReader(asio::posix::stream_descriptor& stream, protocol::FrameDecoder decoder)
+    : stream_(stream), decoder_(std::move(decoder)) {}
+
+void FrameReader::start() { read_more(); }
+
+void FrameReader::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  // Frames decoded before the pause are still buffered: deliver them before reading more.
+  drain_decoder();
+  if (paused_) return;
+  if (eof_) report_eof();
+  else if (!reading_) read_more();
+}
+
+void FrameReader::report_eof() {
+  // Frames that arrived before EOF are delivered first, even across a pause.
+  if (eof_reported_ || paused_) return;
+  eof_reported_ = true;
+  if (on_eof) on_eof();
+}
+
+void FrameReader::drain_decoder() {
+  using Type = protocol::FrameDecoder::Event::Type;
+  while (!paused_) {
+    auto ev = decoder_.next();
+    if (ev.type == Type::None) break;
+    if (ev.type == Type::Error) {
+      if (on_bad_frame) on_bad_frame(ev.error);
+    } else if (on_frame) {
+      on_frame(std::move(ev.body));
+    }
+  }
+}
+
+void FrameReader::read_more() {
+  if (paused_ || reading_ || eof_) return;
+  reading_ = true;
+  stream_.async_read_some(asio::buffer(buf_), [this](const asio::error_code& ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted) return;  // we may be gone: touch nothing
+    reading_ = false;
+    if (n > 0) {
+      decoder_.feed(std::string_view(buf_.data(), n));
+      drain_decoder();
+    }
+    if (ec) {
+      eof_ = true;
+      report_eof();
+      return;
+    }
+    read_more();
+  });
+}
+
+}  // namespace coco::bridge

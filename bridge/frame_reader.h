@@ -1,0 +1,44 @@
+#pragma once
+// One reader per stream: reads bytes, decodes frames, hands each to on_frame. pause()/resume() let
+// the other side's writer apply backpressure (a paused reader simply stops issuing reads, so the
+// peer blocks on a full pipe instead of our memory growing).
+
+#include "protocol/framing.h"
+
+#include <asio.hpp>
+
+#include <array>
+#include <functional>
+#include <string>
+
+namespace coco::bridge {
+
+class FrameReader {
+public:
+  FrameReader(asio::posix::stream_descriptor& stream, protocol::FrameDecoder decoder);
+
+  void start();
+  void pause() { paused_ = true; }
+  void resume();
+  bool paused() const { return paused_; }
+  protocol::Framing framing() const { return decoder_.framing(); }
+
+  std::function<void(std::string&& body)> on_frame;
+  std::function<void(const std::string& problem)> on_bad_frame;  // the decoder has recovered already
+  std::function<void()> on_eof;                                   // also on read errors
+
+private:
+  void read_more();
+  void drain_decoder();
+  void report_eof();
+
+  asio::posix::stream_descriptor& stream_;
+  protocol::FrameDecoder decoder_;
+  std::array<char, 64 * 1024> buf_;
+  bool paused_ = false;
+  bool reading_ = false;
+  bool eof_ = false;
+  bool eof_reported_ = false;
+};
+
+}  // namespace coco::bridge
