@@ -189,6 +189,7 @@ void Session::on_upstream_exit(const ExitStatus& status, const std::string& stde
                {"description", status.describe()},
                {"stderrTail", stderr_tail},
                {"failedRequests", pending.size()},
+               {"expected", expected},  // the bridge stopped it (shutdown), as opposed to a crash
                {"restarting", will_restart}};
   if (will_restart) info["restartInMs"] = delay.count();
   task_->event("upstream.exited", info);

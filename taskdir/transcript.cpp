@@ -344,6 +344,9 @@ std::optional<std::string> describe_event(const json& event) {
   if (type == "upstream.started") {
     return "-- codex started" + (event.contains("pid") ? " (pid " + compact(event["pid"]) + ")" : "") + "\n";
   }
+  if (type == "upstream.exited" && member(event, "expected").is_boolean() && event["expected"].get<bool>()) {
+    return "-- codex stopped (" + str(event, "description") + ")\n";  // the bridge stopped it: no alarm
+  }
   if (type == "upstream.exited") {
     std::string how = str(event, "description");
     if (how.empty()) how = str(event, "error");
