@@ -35,7 +35,6 @@ int run_bridge(const BridgeOptions& options) {
   asio::io_context io(1);
   auto editor = std::make_unique<StdioTransport>(io, ::dup(0), ::dup(1), options.max_frame_bytes, options.high_water,
                                                  options.low_water);
-  EditorTransport* editor_transport = editor.get();
   Session session(io, options, std::move(editor));
   // Declared after the session so that it goes first: its workers' process groups are killed then.
   std::unique_ptr<WorkerPool> workers;
@@ -47,7 +46,6 @@ int run_bridge(const BridgeOptions& options) {
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   signals.async_wait([&](const asio::error_code& ec, int sig) {
     if (ec) return;
-    if (workers) workers->cancel_all("the bridge received signal " + std::to_string(sig), true);
     session.task().event("client.disconnected", {{"reason", std::string("signal ") + std::to_string(sig)}});
     session.shutdown("received signal " + std::to_string(sig));
   });
@@ -55,11 +53,10 @@ int run_bridge(const BridgeOptions& options) {
     session.start();
     // The pool records into the task directory, which exists only once the session has started.
     workers = attach_worker_pool(session);
-    // Workers end with the editor: record them as cancelled before the session finishes the task
-    // directory (which would otherwise list them with the task's final status).
-    editor_transport->on_closed = [&workers, closed = std::move(editor_transport->on_closed)] {
-      if (workers) workers->cancel_all("the editor closed the connection", true);
-      if (closed) closed();
+    // Workers end with the session, whatever ends it: record them as cancelled before the session
+    // finishes the task directory (which would otherwise list them with the task's final status).
+    session.on_shutting_down = [&workers](const std::string& reason) {
+      if (workers) workers->cancel_all(reason, true);
     };
   } catch (const std::exception& e) {
     spdlog::error("cannot start the bridge: {}", e.what());

@@ -596,6 +596,7 @@ void Session::shutdown(const std::string& reason) {
   if (finished_ || state_ == UpstreamState::Stopping) return;
   spdlog::info("shutting down: {}", reason);
   shutting_down_ = true;
+  if (on_shutting_down) on_shutting_down(reason);
   restart_timer_.cancel();
   if (upstream_ && !upstream_->exited()) {
     set_upstream_state(UpstreamState::Stopping);

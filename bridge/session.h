@@ -67,6 +67,7 @@ public:
   void start();
   // Stops codex in stages, finishes the task directory, then calls on_finished.
   void shutdown(const std::string& reason);
+  std::function<void(const std::string& reason)> on_shutting_down;  // first thing shutdown() does
   std::function<void()> on_finished;
 
   // --- for features built on the session (coco/* methods, gates, workers) ---

@@ -240,7 +240,7 @@ class ExecBridgeTest(ExecWorkersTestCase):
         task = b.task_dir()
         s1 = events_of(task, "s1")
         self.assertEqual([e["type"] for e in s1], ["agent.spawned", "agent.started", "agent.cancelled"])
-        self.assertIn("editor closed", s1[-1]["reason"])
+        self.assertIn("editor went away", s1[-1]["reason"])
         pid = s1[1]["pid"]
         wait_until(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
                    what=f"worker process {pid} to be gone")
