@@ -6,6 +6,7 @@
 
 #include <asio.hpp>
 
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -50,7 +51,7 @@ TEST_CASE("StreamWriter never overlaps writes when on_drained writes more") {
     }
   });
   produce();
-  io.run();
+  io.run_for(std::chrono::seconds(20));  // a bounded wait: a broken writer may never finish
   out.close();
   reader.join();
   ::close(fds[0]);

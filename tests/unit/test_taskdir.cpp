@@ -6,6 +6,8 @@
 #include "taskdir/task_reader.h"
 #include "taskdir/task_writer.h"
 
+#include "test_support.h"
+
 #include <doctest/doctest.h>
 
 #include <cerrno>
@@ -22,22 +24,11 @@
 namespace fs = std::filesystem;
 using namespace coco::taskdir;
 using nlohmann::json;
+using coco::test::mode_of;
+using coco::test::read_text;
+using coco::test::write_text;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/coco-taskdir-test-XXXXXX";
-    char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Sets the umask for the scope, so tests prove that modes are set explicitly.
 struct ScopedUmask {
@@ -45,25 +36,6 @@ struct ScopedUmask {
   explicit ScopedUmask(mode_t m) : old(::umask(m)) {}
   ~ScopedUmask() { ::umask(old); }
 };
-
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
 
 std::vector<std::string> types_of(const std::vector<json>& events) {
   std::vector<std::string> types;
@@ -128,7 +100,7 @@ TEST_CASE("taskdir: titles are one short line") {
 }
 
 TEST_CASE("taskdir: writer creates the layout with private modes whatever the umask") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   ScopedUmask open_umask(0);  // 0666/0777 would show through if modes were left to the umask
   fs::path root = tmp.path / "state" / "tasks";
   auto w = TaskWriter::create(root, TaskMeta{"/work/proj", "0.169.0", ""});
@@ -155,7 +127,7 @@ TEST_CASE("taskdir: writer creates the layout with private modes whatever the um
 }
 
 TEST_CASE("taskdir: events have increasing seq and the documented shape") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{"/p", "", ""});
   w->event("client.connected", {{"client", "nvim"}});
   w->event("upstream.started", {{"pid", 42}, {"seq", 999}, {"type", "overridden?"}});
@@ -188,7 +160,7 @@ TEST_CASE("taskdir: events have increasing seq and the documented shape") {
 }
 
 TEST_CASE("taskdir: agent messages are embedded verbatim, invalid input and stderr are kept") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{});
   AgentLog log = w->add_agent("app-server", "app-server");
   const std::string raw = R"({"id":1,"method":"turn/start","params":{"threadId":"t","x":1.50,"y":"\u00e9"}})";
@@ -216,7 +188,7 @@ TEST_CASE("taskdir: agent messages are embedded verbatim, invalid input and stde
 }
 
 TEST_CASE("taskdir: many messages keep their order") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{});
   AgentLog log = w->add_agent("app-server", "app-server");
   constexpr int kCount = 20000;
@@ -240,7 +212,7 @@ TEST_CASE("taskdir: many messages keep their order") {
 }
 
 TEST_CASE("taskdir: several producer threads: seq follows file order") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{});
   AgentLog log = w->add_agent("app-server", "app-server");
   auto produce = [&log](int who) {
@@ -256,7 +228,7 @@ TEST_CASE("taskdir: several producer threads: seq follows file order") {
 }
 
 TEST_CASE("taskdir: an agent added again keeps its log and seq") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{});
   AgentLog first = w->add_agent("app-server", "app-server");
   first.message("editor->codex", "{}");
@@ -274,7 +246,7 @@ TEST_CASE("taskdir: an agent added again keeps its log and seq") {
 }
 
 TEST_CASE("taskdir: task.yaml round-trips through load_task") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{"/home/me/proj", "", ""});
   auto live = load_task(w->dir());  // the first task.yaml is written before create() returns
   REQUIRE(live);
@@ -310,7 +282,7 @@ TEST_CASE("taskdir: task.yaml round-trips through load_task") {
 }
 
 TEST_CASE("taskdir: a torn last line is skipped, the rest is read") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{});
   w->event("client.connected");
   w->finish("completed");
@@ -327,7 +299,7 @@ TEST_CASE("taskdir: a torn last line is skipped, the rest is read") {
 }
 
 TEST_CASE("taskdir: a running task whose bridge is gone is reported interrupted") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   fs::path dir = tmp.path / "20250301T100000Z-abc123";
   write_text(dir / "task.yaml", task_yaml("20250301T100000Z-abc123", "running", dead_pid()));
   auto task = load_task(dir);
@@ -350,7 +322,7 @@ TEST_CASE("taskdir: a running task whose bridge is gone is reported interrupted"
 }
 
 TEST_CASE("taskdir: a full queue drops records and says so in events.jsonl") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   WriterOptions options;
   options.max_queued_bytes = 1;  // no record fits: every message is dropped
   auto w = TaskWriter::create(tmp.path, TaskMeta{}, options);
@@ -372,7 +344,7 @@ TEST_CASE("taskdir: a full queue drops records and says so in events.jsonl") {
 }
 
 TEST_CASE("taskdir: secrets are redacted on disk") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{});
   AgentLog log = w->add_agent("app-server", "app-server");
   const std::string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123";
@@ -403,7 +375,7 @@ TEST_CASE("taskdir: secrets are redacted on disk") {
 }
 
 TEST_CASE("taskdir: resolve_task and list_tasks") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   const std::string a = "20250301T100000Z-aaaaaa", b = "20250301T110000Z-bbbbbb",
                     c = "20250302T090000Z-cccccc";
   for (const auto& id : {a, b, c}) write_text(tmp.path / id / "task.yaml", task_yaml(id, "completed", 1));
@@ -433,7 +405,7 @@ TEST_CASE("taskdir: resolve_task and list_tasks") {
 }
 
 TEST_CASE("taskdir: render_transcript rebuilds the conversation from the directory") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   fs::path dir = tmp.path / "20250301T100000Z-abc123";
   write_text(dir / "task.yaml", task_yaml("20250301T100000Z-abc123", "completed", 1) +
                                     "  - id: w1\n    kind: exec\n    status: completed\n");
@@ -506,7 +478,7 @@ TEST_CASE("taskdir: render_transcript rebuilds the conversation from the directo
 
 TEST_CASE("taskdir: a failing disk is counted and reported, never fatal") {
   if (!fs::exists("/dev/full")) return;  // every write there fails with ENOSPC
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-taskdir-test");
   int events_fd =
       ::open((tmp.path / "events.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int full_fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);

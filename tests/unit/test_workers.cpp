@@ -11,6 +11,8 @@
 #include "taskdir/task_reader.h"
 #include "taskdir/task_writer.h"
 
+#include "test_support.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -25,41 +27,11 @@
 namespace fs = std::filesystem;
 using namespace coco::bridge;
 using nlohmann::json;
+using coco::test::mode_of;
+using coco::test::read_text;
+using coco::test::write_text;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/coco-workers-test-XXXXXX";
-    char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
-
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
 
 json event(const std::string& text) { return json::parse(text); }
 
@@ -97,7 +69,7 @@ echo '{"type":"turn.completed","usage":{"input_tokens":10,"output_tokens":2}}'
 
 // A task directory, a pool on its own loop, and a fake codex.
 struct PoolFixture {
-  TempDir tmp;
+  coco::test::TempDir tmp{"coco-workers-test"};
   asio::io_context io;
   std::unique_ptr<coco::taskdir::TaskWriter> task;
   std::unique_ptr<WorkerPool> pool;
@@ -230,7 +202,7 @@ TEST_CASE("workers: config keys and TOML literals") {
 }
 
 TEST_CASE("workers: spawn params are validated field by field") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-workers-test");
   fs::create_directories(tmp.path / "sub");
   std::string base = tmp.path.string();
 
@@ -290,7 +262,7 @@ TEST_CASE("workers: prompts files skip blanks and comments") {
 }
 
 TEST_CASE("workers: git roots and branch names") {
-  TempDir tmp;
+  coco::test::TempDir tmp("coco-workers-test");
   fs::create_directories(tmp.path / "repo" / ".git");
   fs::create_directories(tmp.path / "repo" / "a" / "b");
   fs::create_directories(tmp.path / "plain");
