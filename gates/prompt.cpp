@@ -52,6 +52,15 @@ Option make_option(std::string id, std::string label, OptionKind kind, json answ
   return Option{std::move(id), std::move(label), kind, false, std::move(answer)};
 }
 
+// Allow once / for the session / deny / cancel, answered with `{decision}` in the request's dialect
+// (v2 camelCase or the legacy snake_case).
+std::vector<Option> four_decisions(const char* once, const char* session, const char* deny, const char* cancel) {
+  return {make_option("accept", "Allow once", OptionKind::AllowOnce, {{"decision", once}}),
+          make_option("acceptForSession", "Allow for this session", OptionKind::AllowSession, {{"decision", session}}),
+          make_option("decline", "Deny", OptionKind::Deny, {{"decision", deny}}),
+          make_option("cancel", "Deny and stop the turn", OptionKind::Cancel, {{"decision", cancel}})};
+}
+
 void mark_default(Prompt& p) {
   // "Allow once" is the first, focused choice.
   for (auto& o : p.options) {
@@ -144,10 +153,7 @@ void fill_legacy_command(Prompt& p, const json& params) {
   if (!reason.empty()) p.fields["reason"] = reason;
   p.item_id = str(params, "callId");
   p.thread_id = str(params, "conversationId");
-  p.options = {make_option("accept", "Allow once", OptionKind::AllowOnce, {{"decision", "approved"}}),
-               make_option("acceptForSession", "Allow for this session", OptionKind::AllowSession, {{"decision", "approved_for_session"}}),
-               make_option("decline", "Deny", OptionKind::Deny, {{"decision", "denied"}}),
-               make_option("cancel", "Deny and stop the turn", OptionKind::Cancel, {{"decision", "abort"}})};
+  p.options = four_decisions("approved", "approved_for_session", "denied", "abort");
   p.title = one_line("Run `" + command + "`?");
   p.detail = "**Codex wants to run a command**\n\n" + fenced(command, "sh");
   if (!cwd.empty()) p.detail += "\n- Working directory: `" + cwd + "`";
@@ -188,15 +194,9 @@ void fill_file_change(Prompt& p, const json& params, const json& known_changes, 
   if (legacy) {
     p.item_id = str(params, "callId");
     p.thread_id = str(params, "conversationId");
-    p.options = {make_option("accept", "Allow once", OptionKind::AllowOnce, {{"decision", "approved"}}),
-                 make_option("acceptForSession", "Allow for this session", OptionKind::AllowSession, {{"decision", "approved_for_session"}}),
-                 make_option("decline", "Deny", OptionKind::Deny, {{"decision", "denied"}}),
-                 make_option("cancel", "Deny and stop the turn", OptionKind::Cancel, {{"decision", "abort"}})};
+    p.options = four_decisions("approved", "approved_for_session", "denied", "abort");
   } else {
-    p.options = {make_option("accept", "Allow once", OptionKind::AllowOnce, {{"decision", "accept"}}),
-                 make_option("acceptForSession", "Allow for this session", OptionKind::AllowSession, {{"decision", "acceptForSession"}}),
-                 make_option("decline", "Deny", OptionKind::Deny, {{"decision", "decline"}}),
-                 make_option("cancel", "Deny and stop the turn", OptionKind::Cancel, {{"decision", "cancel"}})};
+    p.options = four_decisions("accept", "acceptForSession", "decline", "cancel");
   }
   if (changes.size() == 1) p.title = one_line("Apply changes to " + changes[0]["path"].get<std::string>() + "?");
   else if (changes.empty()) p.title = "Apply file changes?";
