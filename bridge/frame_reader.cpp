@@ -1,6 +1,20 @@
 #include "bridge/frame_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 namespace coco::bridge {
+namespace {
+// The most one read asks for: an enlarged pipe (kPipeBytes) empties in one call.
+constexpr std::size_t kReadBytes = kPipeBytes;
+}  // namespace
+
+void enlarge_pipe(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  // Fails beyond /proc/sys/fs/pipe-max-size or the per-user pipe budget: the default size still works.
+  (void)::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
+}
 
 FrameReader::FrameReader(asio::posix::stream_descriptor& stream, protocol::FrameDecoder decoder)
     : stream_(stream), decoder_(std::move(decoder)) {}
@@ -40,11 +54,13 @@ void FrameReader::drain_decoder() {
 void FrameReader::read_more() {
   if (paused_ || reading_ || eof_) return;
   reading_ = true;
-  stream_.async_read_some(asio::buffer(buf_), [this](const asio::error_code& ec, std::size_t n) {
+  // Straight into the decoder's buffer: no copy between the pipe and the frame.
+  char* room = decoder_.prepare(kReadBytes);
+  stream_.async_read_some(asio::buffer(room, kReadBytes), [this](const asio::error_code& ec, std::size_t n) {
     if (ec == asio::error::operation_aborted) return;  // we may be gone: touch nothing
     reading_ = false;
     if (n > 0) {
-      decoder_.feed(std::string_view(buf_.data(), n));
+      decoder_.commit(n);
       drain_decoder();
     }
     if (ec) {

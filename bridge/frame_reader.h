@@ -7,11 +7,18 @@
 
 #include <asio.hpp>
 
-#include <array>
 #include <functional>
 #include <string>
 
 namespace coco::bridge {
+
+// Asks the kernel for a larger buffer when `fd` is a pipe (Linux F_SETPIPE_SZ; silently nothing
+// otherwise). The default 64 KiB pipe makes a flood cost a context switch per 64 KiB on each side of
+// the bridge; a bigger one lets each read and write move more at once. Only the two pipes that carry
+// codex's output are enlarged: their pages belong to the kernel (not our RSS) but count toward the
+// user's pipe budget (/proc/sys/fs/pipe-user-pages-soft), which many bridges share.
+void enlarge_pipe(int fd);
+inline constexpr int kPipeBytes = 256 * 1024;
 
 class FrameReader {
 public:
@@ -34,7 +41,6 @@ private:
 
   asio::posix::stream_descriptor& stream_;
   protocol::FrameDecoder decoder_;
-  std::array<char, 64 * 1024> buf_;
   bool paused_ = false;
   bool reading_ = false;
   bool eof_ = false;

@@ -9,7 +9,10 @@
 
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace coco::bridge {
 
@@ -18,6 +21,10 @@ public:
   StreamWriter(asio::posix::stream_descriptor& stream, std::size_t high_water, std::size_t low_water);
 
   void write(std::string bytes);
+  // Writes the concatenation of `parts`. While a write is in flight, small messages are packed into the
+  // last queued buffer (it is not part of that write), so that a flood costs neither an allocation nor
+  // an iovec per message.
+  void append(std::initializer_list<std::string_view> parts);
   std::size_t queued_bytes() const { return queued_; }
   bool above_high_water() const { return queued_ >= high_water_; }
   bool failed() const { return failed_; }
@@ -33,6 +40,7 @@ private:
   asio::posix::stream_descriptor& stream_;
   std::size_t high_water_, low_water_;
   std::deque<std::string> queue_;
+  std::vector<std::string> spare_;  // written pack buffers, kept for reuse
   std::vector<asio::const_buffer> batch_;
   std::size_t batch_count_ = 0;
   std::size_t queued_ = 0;

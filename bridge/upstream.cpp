@@ -19,6 +19,7 @@ void Upstream::start() {
   spawn.env = options_.env;
   spawn.cwd = options_.cwd;
   child_ = std::make_unique<ChildProcess>(io_, spawn);
+  enlarge_pipe(child_->stdout_pipe().native_handle());
 
   reader_ = std::make_unique<FrameReader>(child_->stdout_pipe(),
                                           protocol::FrameDecoder(options_.max_frame_bytes, protocol::Framing::Lines));

@@ -1,5 +1,7 @@
 #include "protocol/envelope.h"
 
+#include <cstring>
+
 namespace coco::protocol {
 namespace {
 
@@ -10,13 +12,44 @@ struct Scanner {
   void ws() {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
   }
-  // At an opening quote; moves past the closing quote. Sets escaped if a backslash was seen.
-  bool string(bool& escaped) {
-    ++i;
+  // At an opening quote; moves past the closing quote. Sets *escaped (when asked) if the string holds a
+  // backslash.
+  //
+  // This is where the bytes are: message text lives in strings. memchr jumps from quote to quote; a
+  // quote preceded by an odd run of backslashes is escaped and the search goes on after it.
+  bool string(bool* escaped = nullptr) {
+    const std::size_t begin = ++i;
+    for (;;) {
+      const void* hit = std::memchr(s.data() + i, '"', s.size() - i);
+      if (hit == nullptr) {
+        i = s.size();
+        return false;
+      }
+      std::size_t q = static_cast<std::size_t>(static_cast<const char*>(hit) - s.data());
+      std::size_t run = 0;
+      while (q - run > begin && s[q - run - 1] == '\\') ++run;
+      i = q + 1;
+      if (run % 2 == 0) break;
+    }
+    if (escaped != nullptr && std::memchr(s.data() + begin, '\\', i - 1 - begin) != nullptr) *escaped = true;
+    return true;
+  }
+  // Skips an object or array, strings included, by depth.
+  bool nested() {
+    int depth = 0;
     while (i < s.size()) {
-      char c = s[i];
-      if (c == '"') { ++i; return true; }
-      if (c == '\\') { escaped = true; i += 2; continue; }
+      char d = s[i];
+      if (d == '"') {
+        if (!string()) return false;
+        continue;
+      }
+      if (d == '{' || d == '[') ++depth;
+      else if (d == '}' || d == ']') {
+        if (--depth == 0) {
+          ++i;
+          return true;
+        }
+      }
       ++i;
     }
     return false;
@@ -24,18 +57,8 @@ struct Scanner {
   bool value() {
     if (i >= s.size()) return false;
     char c = s[i];
-    if (c == '"') { bool e = false; return string(e); }
-    if (c == '{' || c == '[') {
-      int depth = 0;
-      while (i < s.size()) {
-        char d = s[i];
-        if (d == '"') { bool e = false; if (!string(e)) return false; continue; }
-        if (d == '{' || d == '[') ++depth;
-        else if (d == '}' || d == ']') { if (--depth == 0) { ++i; return true; } }
-        ++i;
-      }
-      return false;
-    }
+    if (c == '"') return string();
+    if (c == '{' || c == '[') return nested();
     std::size_t start = i;
     while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') ++i;
     return i > start;
@@ -59,7 +82,7 @@ Envelope scan_envelope(std::string_view text) {
       if (sc.i >= text.size() || text[sc.i] != '"') return env;
       std::size_t key_begin = sc.i + 1;
       bool key_escaped = false;
-      if (!sc.string(key_escaped) || key_escaped) return env;
+      if (!sc.string(&key_escaped) || key_escaped) return env;
       std::string_view key = text.substr(key_begin, sc.i - 1 - key_begin);
       sc.ws();
       if (sc.i >= text.size() || text[sc.i] != ':') return env;
@@ -68,7 +91,7 @@ Envelope scan_envelope(std::string_view text) {
       std::size_t value_begin = sc.i;
       bool value_escaped = false;
       if (sc.i < text.size() && text[sc.i] == '"') {
-        if (!sc.string(value_escaped)) return env;
+        if (!sc.string(&value_escaped)) return env;
       } else if (!sc.value()) {
         return env;
       }

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 
 namespace coco::protocol {
 namespace {
 
 constexpr std::size_t kMaxHeaderBytes = 8192;
+// An empty buffer larger than this is freed (see Buffer::erase_front).
+constexpr std::size_t kKeptCapacity = 4u << 20;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -47,15 +50,45 @@ std::string_view to_string(Framing framing) {
 FrameDecoder::FrameDecoder(std::size_t max_frame_bytes, Framing framing)
     : max_frame_(max_frame_bytes), framing_(framing) {}
 
+void FrameDecoder::Buffer::erase_front(std::size_t n) {
+  if (n < size_) std::memmove(bytes_.get(), bytes_.get() + n, size_ - n);
+  size_ -= n;
+  // After a huge frame, give its memory back instead of keeping it for the next one.
+  if (size_ == 0 && capacity_ > kKeptCapacity) {
+    bytes_.reset();
+    capacity_ = 0;
+  }
+}
+
+char* FrameDecoder::Buffer::room(std::size_t n) {
+  if (capacity_ - size_ < n) {
+    std::size_t cap = std::max({capacity_ * 2, size_ + n, std::size_t{4096}});
+    auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+    if (size_ > 0) std::memcpy(bigger.get(), bytes_.get(), size_);
+    bytes_ = std::move(bigger);
+    capacity_ = cap;
+  }
+  return bytes_.get() + size_;
+}
+
 void FrameDecoder::feed(std::string_view bytes) {
   compact();
-  buf_.append(bytes);
+  if (bytes.empty()) return;
+  std::memcpy(buf_.room(bytes.size()), bytes.data(), bytes.size());
+  buf_.grow(bytes.size());
 }
+
+char* FrameDecoder::prepare(std::size_t n) {
+  compact();
+  return buf_.room(n);
+}
+
+void FrameDecoder::commit(std::size_t n) { buf_.grow(n); }
 
 void FrameDecoder::compact() {
   // Drop consumed bytes once they dominate the buffer, so appends stay amortized O(1).
   if (pos_ > 0 && (pos_ == buf_.size() || pos_ >= buf_.size() / 2)) {
-    buf_.erase(0, pos_);
+    buf_.erase_front(pos_);
     pos_ = 0;
   }
 }

@@ -13,6 +13,7 @@
 //   ahead to the next `Content-Length:` header and resumes there.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,11 @@ public:
   explicit FrameDecoder(std::size_t max_frame_bytes = kDefaultMaxFrameBytes, Framing framing = Framing::Unknown);
 
   void feed(std::string_view bytes);
+  // Reading straight into the decoder saves a copy of every byte: prepare() returns room for at least
+  // `n` bytes at the end of the buffer, commit() adds the `n` bytes that were put there. Nothing else
+  // may be fed in between; next() may be called (it never moves the buffer).
+  char* prepare(std::size_t n);
+  void commit(std::size_t n);
   // The next complete frame or error; Type::None when more bytes are needed.
   Event next();
 
@@ -46,9 +52,26 @@ private:
   Event next_content_length();
   void compact();
 
+  // The input not yet consumed, and room to read into. Not a std::string: growing one zero-fills the
+  // room that a read is about to overwrite anyway.
+  class Buffer {
+  public:
+    const char* data() const { return bytes_.get(); }
+    char* data() { return bytes_.get(); }
+    std::size_t size() const { return size_; }
+    char operator[](std::size_t i) const { return bytes_[i]; }
+    void erase_front(std::size_t n);
+    char* room(std::size_t n);  // at least n bytes after size()
+    void grow(std::size_t n) { size_ += n; }
+
+  private:
+    std::unique_ptr<char[]> bytes_;
+    std::size_t size_ = 0, capacity_ = 0;
+  };
+
   std::size_t max_frame_;
   Framing framing_;
-  std::string buf_;
+  Buffer buf_;
   std::size_t pos_ = 0;        // start of unconsumed bytes
   std::size_t scanned_ = 0;    // bytes after pos_ already searched for a terminator
   std::size_t skip_body_ = 0;  // ContentLength: bytes of an oversize body still to discard

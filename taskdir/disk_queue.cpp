@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 namespace coco::taskdir {
@@ -29,6 +32,8 @@ constexpr std::size_t kMaxPartialLine = 64 * 1024;
 // Producers append to chunks of this capacity; up to kPoolChunks of them are kept for reuse.
 constexpr std::size_t kChunkSize = 64 * 1024;
 constexpr std::size_t kPoolChunks = 128;
+// Records are written (and their room in the queue given back) in groups of about this size.
+constexpr std::size_t kWriteGroupBytes = 1u << 20;
 
 // stdout carries the protocol: the library logs to stderr only, through a logger the application may
 // register beforehand under the same name to send these messages elsewhere.
@@ -171,7 +176,11 @@ bool DiskQueue::wake_locked(bool urgent) {
   return false;
 }
 
-void DiskQueue::push_record(int fd, std::uint64_t* seq, std::string_view body) {
+void DiskQueue::push_record(int fd, std::uint64_t* seq, std::string_view body) { push_record(fd, seq, {body}); }
+
+void DiskQueue::push_record(int fd, std::uint64_t* seq, std::initializer_list<std::string_view> body) {
+  std::size_t size = 0;
+  for (std::string_view part : body) size += part.size();
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -179,15 +188,14 @@ void DiskQueue::push_record(int fd, std::uint64_t* seq, std::string_view body) {
     Slot* slot = find_slot_locked(fd);
     if (slot == nullptr) return;
     std::uint64_t n = ++*seq;
-    if (!admit_locked(body.size() + kRecordOverhead, body.size(), true, true)) return;
+    if (!admit_locked(size + kRecordOverhead, size, true, true)) return;
     char number[24];
-    std::size_t digits =
-        static_cast<std::size_t>(std::to_chars(number, number + sizeof number, n).ptr - number);
-    std::string& chunk = chunk_for_locked(*slot, 8 + digits + body.size());
+    std::size_t digits = static_cast<std::size_t>(std::to_chars(number, number + sizeof number, n).ptr - number);
+    std::string& chunk = chunk_for_locked(*slot, 8 + digits + size);
     chunk += "{\"seq\":";
     chunk.append(number, digits);
     chunk += ',';
-    chunk += body;
+    for (std::string_view part : body) chunk += part;
     wake = wake_locked(false);
   }
   if (wake) cv_.notify_one();
@@ -316,13 +324,16 @@ void DiskQueue::run() {
       }
     }
     ops.clear();
+    std::size_t batch_bytes = 0;
+    for (Slot* slot : slots) {
+      for (const std::string& chunk : slot->writing) batch_bytes += chunk.size();
+    }
+    batch_cost_left_ = batch_cost;
+    cost_per_byte_ = batch_bytes == 0 ? 0.0 : static_cast<double>(batch_cost) / static_cast<double>(batch_bytes);
     for (Slot* slot : slots) write_slot(*slot, sync);
     if (yaml) write_yaml(std::move(*yaml));
     if (sync) sync_all();
-    {
-      std::lock_guard lock(mutex_);
-      queued_bytes_ -= batch_cost;
-    }
+    release(batch_cost_left_);
     if (stopping) break;
   }
   // Failures of the last batch would otherwise never be reported: one more try.
@@ -367,6 +378,7 @@ void DiskQueue::report_write_failures() {
 }
 
 void DiskQueue::write_slot(Slot& slot, bool flush_partial) {
+  if (slot.jsonl && &slot != events_slot_) return write_records(slot);
   std::vector<std::string_view> parts;
   std::vector<std::string> redacted;  // owns redacted copies of chunks that held secrets
   redacted.reserve(slot.writing.size());
@@ -399,6 +411,49 @@ void DiskQueue::write_slot(Slot& slot, bool flush_partial) {
   }
   if (!parts.empty()) write_chunks(slot, parts);
   recycle(slot.writing);
+}
+
+void DiskQueue::write_records(Slot& slot) {
+  // An agent's records go out in groups of about kWriteGroupBytes. Each group's share of the queue bound
+  // is given back, and its chunks recycled, as soon as it is written: under a flood, producers find room
+  // steadily instead of having everything dropped while one batch of up to the whole bound is written.
+  std::vector<std::string_view> parts;
+  std::vector<std::string> redacted;  // owns redacted copies of chunks that held secrets
+  redacted.reserve(slot.writing.size());
+  std::size_t group_bytes = 0, first = 0;
+  auto write_group = [&](std::size_t end) {
+    if (!parts.empty()) write_chunks(slot, parts);
+    parts.clear();
+    redacted.clear();
+    release(static_cast<std::size_t>(static_cast<double>(group_bytes) * cost_per_byte_));
+    group_bytes = 0;
+    recycle_range(slot.writing, first, end);
+    first = end;
+  };
+  for (std::size_t i = 0; i < slot.writing.size(); ++i) {
+    const std::string& chunk = slot.writing[i];
+    if (!chunk.empty()) {
+      std::string out;
+      if (redact_lines(chunk, out)) {
+        redacted.push_back(std::move(out));
+        parts.push_back(redacted.back());
+      } else {
+        parts.push_back(chunk);
+      }
+      group_bytes += chunk.size();
+    }
+    if (group_bytes >= kWriteGroupBytes) write_group(i + 1);
+  }
+  write_group(slot.writing.size());
+  slot.writing.clear();
+}
+
+void DiskQueue::release(std::size_t cost) {
+  cost = std::min(cost, batch_cost_left_);
+  if (cost == 0) return;
+  batch_cost_left_ -= cost;
+  std::lock_guard lock(mutex_);
+  queued_bytes_ -= cost;
 }
 
 void DiskQueue::write_chunks(Slot& slot, const std::vector<std::string_view>& parts) {
@@ -440,6 +495,25 @@ void DiskQueue::recycle(Chunks& chunks) {
   }
   chunks.resize(keep_first ? 1 : 0);
   if (keep_first && chunks[0].capacity() > 4 * kChunkSize) std::string().swap(chunks[0]);
+  std::lock_guard lock(mutex_);
+  for (auto& chunk : reusable) {
+    if (free_chunks_.size() >= kPoolChunks) break;
+    free_chunks_.push_back(std::move(chunk));
+  }
+}
+
+void DiskQueue::recycle_range(Chunks& chunks, std::size_t begin, std::size_t end) {
+  std::vector<std::string> reusable;
+  for (std::size_t i = begin; i < end; ++i) {
+    // Chunks made for one huge line are freed, not pooled.
+    if (chunks[i].capacity() >= kChunkSize && chunks[i].capacity() < 2 * kChunkSize) {
+      chunks[i].clear();
+      reusable.push_back(std::move(chunks[i]));
+    } else {
+      std::string().swap(chunks[i]);
+    }
+  }
+  if (reusable.empty()) return;
   std::lock_guard lock(mutex_);
   for (auto& chunk : reusable) {
     if (free_chunks_.size() >= kPoolChunks) break;

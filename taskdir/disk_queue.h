@@ -4,7 +4,8 @@
 // Producers (the event loop, any thread) append a ready-made line to the file's pending chunks under
 // a mutex and return; they never touch the disk and, in the steady state, never allocate: chunks have a
 // fixed capacity and are recycled (a growing string would page-fault fresh memory on every burst). The
-// thread takes the chunks, redacts, and writes each file's chunks with one writev() (O_APPEND). A line
+// thread takes the chunks, redacts, and writes each file's chunks with writev() (O_APPEND), a group of
+// about 1 MiB at a time whose room in the bound is given back as soon as it is written. A line
 // never spans two chunks, so a line is never split between writes and the lines of a file keep their
 // order.
 
@@ -16,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +48,8 @@ class DiskQueue {
   // order is file order even with several producer threads. `body` must be one line ending in '\n'.
   // Dropped when the queue is full; the seq is used up all the same, so a gap in seq marks the drop.
   void push_record(int fd, std::uint64_t* seq, std::string_view body);
+  // The same for a body given in pieces (concatenated into the chunk directly: one copy of each byte).
+  void push_record(int fd, std::uint64_t* seq, std::initializer_list<std::string_view> body);
   // Bytes for a plain log (stderr.log), written by whole lines so that redaction sees whole lines.
   void push_stderr(int fd, std::string_view bytes);
   // A task event body (`"ts":...}\n`); never dropped: they are few and the task's history depends
@@ -90,6 +94,10 @@ class DiskQueue {
   void append_event(std::string_view body);
   void report_write_failures();
   void write_slot(Slot& slot, bool flush_partial);
+  void write_records(Slot& slot);
+  // Gives `cost` of the batch being written back to the queue bound (at most what is left of it).
+  void release(std::size_t cost);
+  void recycle_range(Chunks& chunks, std::size_t begin, std::size_t end);
   void write_chunks(Slot& slot, const std::vector<std::string_view>& parts);
   void recycle(Chunks& chunks);
   void sync_all();
@@ -120,6 +128,8 @@ class DiskQueue {
 
   // Disk thread only.
   Slot* events_slot_ = nullptr;
+  std::size_t batch_cost_left_ = 0;  // of the batch being written: not yet given back to the bound
+  double cost_per_byte_ = 0;         // the batch's cost per byte of chunk
   std::uint64_t event_seq_ = 0;
   struct Failure {  // write errors of one errno not yet reported in events.jsonl
     std::uint64_t failures = 0, lines = 0, bytes = 0;

@@ -119,25 +119,28 @@ void AgentLog::message(std::string_view dir, std::string_view raw_json) {
     invalid(dir, "empty message", raw_json);
     return;
   }
-  // Only concatenation here, into a buffer reused by the thread: this runs for every proxied message
-  // on the event loop.
+  // This runs for every proxied message on the event loop: only concatenation, and in the common case
+  // (no raw newline) the pieces go straight into the queue's chunk, one copy per byte.
+  thread_local std::string head;
+  head.clear();
+  head += "\"ts\":\"";
+  detail::append_now_ms(head);
+  head += "\",\"dir\":";
+  append_json_string(head, dir);
+  head += ",\"msg\":";
+  if (std::memchr(raw_json.data(), '\n', raw_json.size()) == nullptr &&
+      std::memchr(raw_json.data(), '\r', raw_json.size()) == nullptr) {
+    queue_->push_record(events_fd_, seq_.get(), {head, raw_json, "}\n"});
+    return;
+  }
   thread_local std::string body;
-  body.clear();
-  body += "\"ts\":\"";
-  detail::append_now_ms(body);
-  body += "\",\"dir\":";
-  append_json_string(body, dir);
-  body += ",\"msg\":";
+  body = head;
   std::size_t msg_start = body.size();
   body += raw_json;
   // A pretty-printed message would break one-record-per-line. Newlines outside JSON strings are mere
-  // whitespace (inside strings they are invalid anyway), so they become spaces. memchr keeps the
-  // common case cheap.
-  if (std::memchr(raw_json.data(), '\n', raw_json.size()) != nullptr ||
-      std::memchr(raw_json.data(), '\r', raw_json.size()) != nullptr) {
-    for (std::size_t i = msg_start; i < body.size(); ++i) {
-      if (body[i] == '\n' || body[i] == '\r') body[i] = ' ';
-    }
+  // whitespace (inside strings they are invalid anyway), so they become spaces.
+  for (std::size_t i = msg_start; i < body.size(); ++i) {
+    if (body[i] == '\n' || body[i] == '\r') body[i] = ' ';
   }
   body += "}\n";
   queue_->push_record(events_fd_, seq_.get(), body);
