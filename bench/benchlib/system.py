@@ -61,7 +61,7 @@ class TreeSampler:
 
     def __init__(self, root_pid):
         self.root = root_pid
-        self.totals = []  # every sample's summed RSS: the median is robust to a fork's brief spike
+        self.last_rss_kb = 0
         self.peak_rss_kb = 0
         self.peak_pss_kb = 0
         self.peak_breakdown = {}
@@ -76,16 +76,16 @@ class TreeSampler:
             total_pss += pss_kb(p)
             name = comm(p) or str(p)
             breakdown[name] = breakdown.get(name, 0) + rss
-        self.totals.append(total)
+        self.last_rss_kb = total
         if total > self.peak_rss_kb:
             self.peak_rss_kb, self.peak_breakdown = total, breakdown
         self.peak_pss_kb = max(self.peak_pss_kb, total_pss)
         return total
 
     def result(self):
-        ordered = sorted(self.totals) or [0]
-        return {"peak_rss_kb": self.peak_rss_kb, "peak_pss_kb": self.peak_pss_kb,
-                "median_rss_kb": ordered[len(ordered) // 2], "peak_rss_by_process_kb": self.peak_breakdown}
+        # `end`: the last sample, taken after the work (steady state, free of a fork's brief double count).
+        return {"peak_rss_kb": self.peak_rss_kb, "peak_pss_kb": self.peak_pss_kb, "end_rss_kb": self.last_rss_kb,
+                "peak_rss_by_process_kb": self.peak_breakdown}
 
 
 def cpu_snapshot():
