@@ -32,6 +32,15 @@ void load_workers(const fs::path& file, const YAML::Node& node, WorkersConfig& o
   }
 }
 
+void load_recording(const fs::path& file, const YAML::Node& node, RecordingConfig& out) {
+  if (!node.IsMap()) fail(file, node, "recording must be a mapping");
+  for (const auto& kv : node) {
+    auto key = kv.first.as<std::string>();
+    if (key == "buffer_kib") out.buffer_bytes = std::size_t(positive_int(file, kv.second, "recording.buffer_kib")) << 10;
+    else fail(file, kv.first, "unknown key recording." + key);
+  }
+}
+
 }  // namespace
 
 fs::path coco_home() {
@@ -63,6 +72,7 @@ Config load_config(const fs::path& path, bool required) {
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     if (key == "workers") load_workers(path, kv.second, config.workers);
+    else if (key == "recording") load_recording(path, kv.second, config.recording);
     else if (key == "approvals") {
       try {
         config.approvals = gates::parse_policy(kv.second, path.string());

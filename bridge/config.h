@@ -18,9 +18,17 @@ struct WorkersConfig {
   int max_parallel = 0;  // 0: the number of cores
 };
 
+struct RecordingConfig {
+  // How much may wait for the disk before the bridge stops reading codex and the editor until the
+  // recorder catches up (it resumes at a quarter of it). Records are dropped, and reported, only past
+  // eight times this, which the bridge, pausing, never reaches.
+  std::size_t buffer_bytes = std::size_t{8} << 20;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it came from, or empty for defaults
   WorkersConfig workers;
+  RecordingConfig recording;
   gates::PolicyConfig approvals;
 };
 

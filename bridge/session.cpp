@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <unistd.h>
 
@@ -53,7 +54,9 @@ std::string first_prompt_text(const json& params) {
 Session::Session(asio::io_context& io, BridgeOptions options, std::unique_ptr<EditorTransport> editor)
     : io_(io), options_(std::move(options)), editor_(std::move(editor)), restart_timer_(io), flush_timer_(io) {}
 
-Session::~Session() = default;
+Session::~Session() {
+  if (task_) task_->on_recorder_relieved(nullptr);
+}
 
 std::string_view Session::to_string(UpstreamState s) {
   switch (s) {
@@ -71,13 +74,24 @@ std::string_view Session::to_string(UpstreamState s) {
 void Session::start() {
   taskdir::TaskMeta meta;
   meta.cwd = options_.cwd;
-  task_ = taskdir::TaskWriter::create(options_.task_root, meta);
+  taskdir::WriterOptions writer;
+  writer.pause_above_bytes = options_.config.recording.buffer_bytes;
+  writer.resume_below_bytes = writer.pause_above_bytes / 4;
+  writer.max_queued_bytes = 8 * writer.pause_above_bytes;
+  task_ = taskdir::TaskWriter::create(options_.task_root, meta, writer);
   app_server_log_ = task_->add_agent("app-server", "app-server");
   spdlog::info("task directory: {}", task_->dir().string());
 
   editor_->on_message = [this](std::string&& body) { on_editor_frame(std::move(body)); };
   editor_->on_bad_frame = [this](const std::string& problem) { on_editor_bad_frame(problem); };
   editor_->on_drained = [this] { update_backpressure(); };
+  // The disk thread says when the recorder has caught up; the loop resumes reading. `alive` keeps a
+  // post that is still queued when the session goes from touching it.
+  task_->on_recorder_relieved([this, alive = std::weak_ptr<int>(alive_)] {
+    asio::post(io_, [this, alive] {
+      if (alive.lock()) update_backpressure();
+    });
+  });
   editor_->on_closed = [this] { on_editor_gone("end of input"); };
   editor_->on_flushed = [this] { finish_if_done(); };
 
@@ -464,13 +478,17 @@ void Session::send_to_codex(const json& body) {
 }
 
 void Session::update_backpressure() {
-  // A slow editor pauses codex's output; a slow codex pauses the editor's input. Memory stays
-  // bounded by the high-water marks plus one frame.
+  // A slow editor pauses codex's output; a slow codex pauses the editor's input; a disk that falls
+  // behind the recording pauses both (every message is recorded as it passes), so that recordings
+  // are complete. Memory stays bounded by the high-water marks plus one frame.
+  bool disk_behind = task_ && task_->recorder_congested();
   if (upstream_) {
-    if (editor_->congested()) upstream_->pause_reading();
+    if (editor_->congested() || disk_behind) upstream_->pause_reading();
     else upstream_->resume_reading();
-    if (upstream_->congested()) editor_->pause_reading();
+    if (upstream_->congested() || disk_behind) editor_->pause_reading();
     else editor_->resume_reading();
+  } else if (disk_behind) {
+    editor_->pause_reading();
   } else {
     editor_->resume_reading();
   }

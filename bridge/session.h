@@ -150,6 +150,7 @@ private:
   bool editor_gone_ = false;
   bool finished_ = false;
   std::string final_status_ = "completed";
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // watched by posts from other threads
 };
 
 }  // namespace coco::bridge

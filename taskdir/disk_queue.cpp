@@ -144,7 +144,9 @@ std::string& DiskQueue::chunk_for_locked(Slot& slot, std::size_t size) {
 }
 
 bool DiskQueue::admit_locked(std::size_t cost, std::size_t payload, bool bounded, bool counts_as_line) {
-  if (bounded && queued_bytes_ + cost > max_bytes_) {
+  // Drop only once the bound is reached, so that a record larger than the room left (a big frame
+  // right after a pause) is still kept: the queue stays within the bound plus one record.
+  if (bounded && queued_bytes_ >= max_bytes_) {
     if (counts_as_line) {
       ++dropped_lines_;
       total_dropped_lines_.fetch_add(1, std::memory_order_relaxed);
@@ -164,6 +166,7 @@ bool DiskQueue::admit_locked(std::size_t cost, std::size_t payload, bool bounded
   }
   pending_bytes_ += cost;
   queued_bytes_ += cost;
+  if (pause_above_ != 0 && queued_bytes_ >= pause_above_) congested_.store(true, std::memory_order_relaxed);
   return true;
 }
 
@@ -452,8 +455,30 @@ void DiskQueue::release(std::size_t cost) {
   cost = std::min(cost, batch_cost_left_);
   if (cost == 0) return;
   batch_cost_left_ -= cost;
+  bool relieved = false;
+  {
+    std::lock_guard lock(mutex_);
+    queued_bytes_ -= cost;
+    if (congested_.load(std::memory_order_relaxed) && queued_bytes_ <= resume_below_) {
+      congested_.store(false, std::memory_order_relaxed);
+      relieved = true;
+    }
+  }
+  if (relieved) {
+    std::lock_guard lock(relieved_mutex_);
+    if (on_relieved_) on_relieved_();
+  }
+}
+
+void DiskQueue::set_backpressure_marks(std::size_t pause_above, std::size_t resume_below) {
   std::lock_guard lock(mutex_);
-  queued_bytes_ -= cost;
+  pause_above_ = pause_above;
+  resume_below_ = std::min(resume_below, pause_above);
+}
+
+void DiskQueue::set_on_relieved(std::function<void()> on_relieved) {
+  std::lock_guard lock(relieved_mutex_);
+  on_relieved_ = std::move(on_relieved);
 }
 
 void DiskQueue::write_chunks(Slot& slot, const std::vector<std::string_view>& parts) {

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -62,6 +63,15 @@ class DiskQueue {
   void finish();
 
   WriterStats stats() const;
+
+  // Backpressure for producers that can wait (the bridge reading codex): congested() turns true when
+  // the backlog reaches `pause_above` bytes and false again once the disk thread has brought it down
+  // to `resume_below`; at that moment the disk thread calls `on_relieved` (which must only hand the
+  // news to its own thread). Producers that cannot wait still meet the hard bound and drop.
+  void set_backpressure_marks(std::size_t pause_above, std::size_t resume_below);
+  // nullptr stops the calls: when it returns, none is running and none will come.
+  void set_on_relieved(std::function<void()> on_relieved);
+  bool congested() const { return congested_.load(std::memory_order_relaxed); }
 
  private:
   using Chunks = std::vector<std::string>;  // each string's capacity is fixed once taken from the pool
@@ -125,6 +135,13 @@ class DiskQueue {
   std::once_flag finish_once_;
 
   std::atomic<std::uint64_t> total_dropped_lines_{0}, total_dropped_bytes_{0}, total_write_errors_{0};
+
+  // Backpressure: the marks are set before producers start; congested_ is set by producers (mutex_
+  // held) and cleared by the disk thread.
+  std::size_t pause_above_ = 0, resume_below_ = 0;  // 0: no backpressure
+  std::atomic<bool> congested_{false};
+  std::mutex relieved_mutex_;  // guards on_relieved_ and its calls
+  std::function<void()> on_relieved_;
 
   // Disk thread only.
   Slot* events_slot_ = nullptr;

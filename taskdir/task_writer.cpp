@@ -210,6 +210,7 @@ std::unique_ptr<TaskWriter> TaskWriter::create(const std::filesystem::path& root
 
   w->events_fd_ = detail::open_private_append(w->dir_ / "events.jsonl");
   w->queue_ = std::make_shared<DiskQueue>(w->dir_, w->events_fd_, options.max_queued_bytes);
+  w->queue_->set_backpressure_marks(options.pause_above_bytes, options.resume_below_bytes);
 
   // The first task.yaml is written here, not queued, so that a task directory never exists without
   // one for longer than this call and a failure is reported to the caller.
@@ -357,5 +358,11 @@ void TaskWriter::finish(std::string_view status) {
 }
 
 WriterStats TaskWriter::stats() const { return queue_ ? queue_->stats() : WriterStats{}; }
+
+bool TaskWriter::recorder_congested() const { return queue_ && queue_->congested(); }
+
+void TaskWriter::on_recorder_relieved(std::function<void()> callback) {
+  if (queue_) queue_->set_on_relieved(std::move(callback));
+}
 
 }  // namespace coco::taskdir

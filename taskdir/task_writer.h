@@ -3,9 +3,11 @@
 //
 // Every public method may be called from the event loop: it stamps the record (ts, and seq in queue
 // order) and queues it; a single background thread does the disk I/O and the secret redaction, so a
-// slow disk never stalls proxying. Only add_agent and create touch the disk (mkdir/open). The queue
-// is bounded in bytes; what does not fit is dropped, counted, and reported as a `recording.dropped`
-// event as soon as there is room again (never silently).
+// slow disk never stalls the event loop. Only add_agent and create touch the disk (mkdir/open).
+// A producer that can wait watches recorder_congested() and stops reading its source while the disk
+// is behind (the bridge does, so its recordings are complete); beyond a hard bound the queue drops
+// what others push, counts it, and reports a `recording.dropped` event as soon as there is room again
+// (never silently).
 //
 // Layout and field meanings are documented in docs/task-directory.md.
 
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,8 +32,12 @@ struct TaskMeta {
 };
 
 struct WriterOptions {
-  // Bound of the disk queue. Beyond it agent records and stderr are dropped (and reported by a
-  // `recording.dropped` event); task events and task.yaml are never dropped.
+  // Backpressure: recorder_congested() is true from the moment this much waits for the disk until the
+  // disk thread has brought it down to resume_below_bytes.
+  std::size_t pause_above_bytes = std::size_t{8} << 20;
+  std::size_t resume_below_bytes = std::size_t{2} << 20;
+  // Hard bound of the disk queue. Once it is reached, agent records and stderr are dropped (and
+  // reported by a `recording.dropped` event); task events and task.yaml are never dropped.
   std::size_t max_queued_bytes = std::size_t{64} << 20;
 };
 
@@ -112,6 +119,13 @@ class TaskWriter {
 
   // Drops and write errors so far (also reported in events.jsonl).
   WriterStats stats() const;
+
+  // True while the disk is behind (WriterOptions::pause_above_bytes). A producer that pauses then
+  // resumes when `callback` runs: once per congestion, on the disk thread, so it must only post the
+  // news to its own thread. on_recorder_relieved(nullptr) stops the calls (none is running when it
+  // returns).
+  bool recorder_congested() const;
+  void on_recorder_relieved(std::function<void()> callback);
 
  private:
   TaskWriter() = default;

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
@@ -211,6 +213,45 @@ TEST_CASE("taskdir: many messages keep their order") {
   CHECK(w->stats().dropped_lines == 0);
 }
 
+TEST_CASE("taskdir: a producer that pauses while the recorder is congested loses nothing") {
+  coco::test::TempDir tmp("coco-taskdir-test");
+  WriterOptions options;
+  options.pause_above_bytes = 64 * 1024;
+  options.resume_below_bytes = 16 * 1024;
+  options.max_queued_bytes = 256 * 1024;  // a producer that ignored the congestion would meet this
+  auto w = TaskWriter::create(tmp.path, TaskMeta{}, options);
+  AgentLog log = w->add_agent("app-server", "app-server");
+  std::mutex m;
+  std::condition_variable cv;
+  int relieved = 0;
+  w->on_recorder_relieved([&] {
+    std::lock_guard lock(m);
+    ++relieved;
+    cv.notify_all();
+  });
+  // Like the bridge: push until congested, then wait for the disk thread to say it caught up.
+  const std::string body = R"({"method":"item/agentMessage/delta","params":{"delta":")" + std::string(1000, 'x');
+  int pushed = 0, pauses = 0, first_pause_at = 0;
+  while (pauses < 5 && pushed < 100000) {
+    log.message("codex->editor", body + std::to_string(pushed++) + "\"}}");
+    if (!w->recorder_congested()) continue;
+    if (++pauses == 1) first_pause_at = pushed;
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return relieved >= pauses; }));
+    CHECK_FALSE(w->recorder_congested());
+  }
+  w->on_recorder_relieved(nullptr);
+  REQUIRE(pauses == 5);
+  // Records of ~1.1 KB: congestion starts near the 64 KiB mark (the disk thread may already have
+  // written some), never before it.
+  CHECK(first_pause_at >= 55);
+  w->finish("completed");
+  auto lines = read_jsonl(log.dir() / "events.jsonl");
+  REQUIRE(lines.size() == static_cast<std::size_t>(pushed));
+  for (int i = 0; i < pushed; ++i) REQUIRE(lines[i]["seq"] == i + 1);
+  CHECK(w->stats().dropped_lines == 0);
+}
+
 TEST_CASE("taskdir: several producer threads: seq follows file order") {
   coco::test::TempDir tmp("coco-taskdir-test");
   auto w = TaskWriter::create(tmp.path, TaskMeta{});
@@ -324,7 +365,7 @@ TEST_CASE("taskdir: a running task whose bridge is gone is reported interrupted"
 TEST_CASE("taskdir: a full queue drops records and says so in events.jsonl") {
   coco::test::TempDir tmp("coco-taskdir-test");
   WriterOptions options;
-  options.max_queued_bytes = 1;  // no record fits: every message is dropped
+  options.max_queued_bytes = 0;  // the queue is always full: every message is dropped
   auto w = TaskWriter::create(tmp.path, TaskMeta{}, options);
   AgentLog log = w->add_agent("app-server", "app-server");
   for (int i = 0; i < 10; ++i) log.message("codex->editor", R"({"method":"item/agentMessage/delta"})");

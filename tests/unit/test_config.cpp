@@ -1,0 +1,48 @@
+// The configuration file: values land where they belong, mistakes name the file and line.
+
+#include "bridge/config.h"
+#include "test_support.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using coco::bridge::ConfigError;
+using coco::bridge::load_config;
+
+namespace {
+std::string error_of(const std::string& yaml) {
+  coco::test::TempDir tmp("coco-config-test");
+  coco::test::write_text(tmp.path / "config.yaml", yaml);
+  try {
+    load_config(tmp.path / "config.yaml", true);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("config: defaults without a file, values from one") {
+  coco::test::TempDir tmp("coco-config-test");
+  auto defaults = load_config(tmp.path / "missing.yaml", false);
+  CHECK(defaults.recording.buffer_bytes == std::size_t{8} << 20);
+  CHECK(defaults.workers.max_parallel == 0);
+  CHECK_THROWS_AS(load_config(tmp.path / "missing.yaml", true), ConfigError);
+
+  coco::test::write_text(tmp.path / "config.yaml",
+                         "workers:\n  max_parallel: 3\nrecording:\n  buffer_kib: 64\n");
+  auto c = load_config(tmp.path / "config.yaml", true);
+  CHECK(c.workers.max_parallel == 3);
+  CHECK(c.recording.buffer_bytes == 64 * 1024);
+}
+
+TEST_CASE("config: mistakes name the file and line") {
+  CHECK(error_of("recording:\n  buffer_kib: 0\n")
+            .find("config.yaml:2: recording.buffer_kib must be at least 1") != std::string::npos);
+  CHECK(
+      error_of("recording:\n  buffer_kib: lots\n").find(":2: recording.buffer_kib must be a whole number") !=
+      std::string::npos);
+  CHECK(error_of("recording:\n  buffer: 1\n").find(":2: unknown key recording.buffer") != std::string::npos);
+  CHECK(error_of("recordings: {}\n").find(":1: unknown section 'recordings'") != std::string::npos);
+}
