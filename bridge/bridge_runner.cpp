@@ -4,9 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <csignal>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 namespace coco::bridge {
@@ -22,6 +24,31 @@ void ensure_standard_fds() {
         ::dup2(n, fd);
         ::close(n);
       }
+    }
+  }
+}
+
+// Runs the loop, but after handling something it keeps polling for a moment before it sleeps in
+// epoll_wait. While traffic flows the next message usually comes within microseconds, and waking a
+// sleeping thread (on a VM, often a sleeping vCPU) costs 50-100 us per hop: the spin halves the added
+// round-trip time (docs/performance.md, "Latency"). It costs at most `spin` of CPU after each burst,
+// and nothing while the bridge is idle. On a single CPU spinning would only keep codex and the editor
+// from running, so there it never spins.
+void run_with_spin(asio::io_context& io, std::chrono::microseconds spin) {
+  cpu_set_t cpus;
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2) spin = {};
+  if (spin.count() == 0) {
+    io.run();
+    return;
+  }
+  using clock = std::chrono::steady_clock;
+  auto last_work = clock::now();
+  while (!io.stopped()) {
+    if (io.poll() > 0) {
+      last_work = clock::now();
+    } else if (clock::now() - last_work >= spin) {
+      io.run_one();  // sleeps until there is something to do
+      last_work = clock::now();
     }
   }
 }
@@ -62,7 +89,7 @@ int run_bridge(const BridgeOptions& options) {
     spdlog::error("cannot start the bridge: {}", e.what());
     return 1;
   }
-  io.run();
+  run_with_spin(io, options.spin);
   return finished ? 0 : 1;
 }
 

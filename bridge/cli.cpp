@@ -56,6 +56,8 @@ bridge options:
   --max-frame-bytes N     the largest message accepted from the editor (default 67108864)
   --max-restarts N        codex restarts allowed per minute before giving up (default 5)
   --no-record             keep task.yaml and events.jsonl but not the message log
+  --spin-us N             poll N microseconds after each burst before sleeping: lower latency
+                          (docs/performance.md); 0 never spins (default 50)
   --config FILE           configuration (default: $COCO_HOME/config.yaml; see docs/configuration.md)
   --approvals MODE        ask|allow|deny|dir: how gates no rule answers are decided (default: config, ask)
 exec options:
@@ -122,14 +124,15 @@ void setup_logging(const Args& a) {
 
 fs::path task_root(const Args& a) { return a.has("task-root") ? fs::path(a.get("task-root")) : coco_home() / "tasks"; }
 
-std::size_t parse_size(const std::string& s, const char* what) {
+std::size_t parse_size(const std::string& s, const char* what, bool zero_ok = false) {
   try {
     std::size_t pos = 0;
     unsigned long long v = std::stoull(s, &pos);
-    if (pos != s.size() || v == 0) throw std::invalid_argument(s);
+    if (pos != s.size() || s[0] == '-' || (v == 0 && !zero_ok)) throw std::invalid_argument(s);
     return static_cast<std::size_t>(v);
   } catch (const std::exception&) {
-    throw std::invalid_argument(std::string(what) + " must be a positive integer, got '" + s + "'");
+    throw std::invalid_argument(std::string(what) + " must be a " + (zero_ok ? "whole number" : "positive integer") +
+                                ", got '" + s + "'");
   }
 }
 
@@ -147,6 +150,7 @@ int cmd_bridge(const Args& a) {
   if (a.has("max-frame-bytes")) o.max_frame_bytes = parse_size(a.get("max-frame-bytes"), "--max-frame-bytes");
   if (a.has("max-restarts")) o.max_restarts_per_minute = static_cast<int>(parse_size(a.get("max-restarts"), "--max-restarts"));
   o.record_messages = !a.has("no-record");
+  if (a.has("spin-us")) o.spin = std::chrono::microseconds(parse_size(a.get("spin-us"), "--spin-us", true));
   o.config = load_config(a.has("config") ? fs::path(a.get("config")) : default_config_path(), a.has("config"));
   if (a.has("approvals")) {
     o.approvals_mode = gates::parse_mode(a.get("approvals"));

@@ -46,6 +46,8 @@ struct BridgeOptions {
   std::chrono::milliseconds stop_grace{2000};
   std::size_t high_water = 4u << 20;  // bytes queued toward a peer before we stop reading the other side
   std::size_t low_water = 1u << 20;
+  // After handling something the event loop polls this long before it sleeps (bridge_runner.cpp).
+  std::chrono::microseconds spin{50};
   Config config;
   std::optional<gates::Mode> approvals_mode;  // --approvals, overrides config
 };
