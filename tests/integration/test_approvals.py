@@ -245,8 +245,11 @@ class TimeoutAndHandOffTest(CodexTestCase):
         # A decision naming no real option is rejected with a recorded reason, and the gate stays open.
         (gates / "g1.decision.json").write_text('{"optionId": "yes-please"}')
         wait_until(lambda: (gates / "g1.decision.json.rejected").exists(), what="the rejection")
-        rejected = [e for e in read_jsonl(b.task_dir() / "events.jsonl") if e["type"] == "gate.decisionRejected"]
-        self.assertIn("yes-please", rejected[0]["reason"])
+        # The event is written by the recorder's thread, a moment after the file was renamed.
+        def rejected():
+            return [e for e in read_jsonl(b.task_dir() / "events.jsonl") if e["type"] == "gate.decisionRejected"]
+        wait_until(rejected, what="gate.decisionRejected in events.jsonl")
+        self.assertIn("yes-please", rejected()[0]["reason"])
 
         r = subprocess.run([COCO_BIN, "gate", "ls", "--task-root", str(b.task_root)], capture_output=True, text=True, timeout=30)
         self.assertIn("g1", r.stdout)
