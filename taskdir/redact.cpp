@@ -45,9 +45,21 @@ COCO_INLINE bool any(Bytes v) {
 }
 #undef COCO_INLINE
 
+// The bytes a marker starts with, in either case.
+constexpr std::array<bool, 256> make_first_letters() {
+  std::array<bool, 256> table{};
+  for (std::string_view m : kMarkers) {
+    table[static_cast<unsigned char>(m[0])] = true;
+    table[static_cast<unsigned char>(m[0] - 'a' + 'A')] = true;
+  }
+  return table;
+}
+constexpr std::array<bool, 256> kFirstLetter = make_first_letters();
+
 // Whether a marker starts at any position in [begin, end) of `text` (exact, case-insensitive).
 bool marker_in(std::string_view text, std::size_t begin, std::size_t end) {
   for (std::size_t i = begin; i < end; ++i) {
+    if (!kFirstLetter[static_cast<unsigned char>(text[i])]) continue;
     char c = lower(text[i]);
     for (std::string_view m : kMarkers) {
       if (m[0] != c || i + m.size() > text.size()) continue;
