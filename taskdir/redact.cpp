@@ -38,7 +38,7 @@ COCO_INLINE Bytes lowered(const char* at) {
   return v | 0x20;
 }
 
-COCO_INLINE bool any(Bytes v) {
+COCO_INLINE bool any(const Bytes& v) {
   std::uint64_t words[4];
   std::memcpy(words, &v, sizeof words);
   return (words[0] | words[1] | words[2] | words[3]) != 0;
