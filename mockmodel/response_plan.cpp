@@ -152,7 +152,7 @@ ResponsePlan plan_response(const Step& step, std::size_t request_bytes, IdGenera
 const Step& exhausted_step() {
   static const Step step = [] {
     Step s;
-    s.outputs.push_back(MessageOutput{"(mock-model: script exhausted)"});
+    s.outputs.emplace_back(std::in_place_type<MessageOutput>, "(mock-model: script exhausted)");
     return s;
   }();
   return step;
