@@ -12,8 +12,8 @@ PROMPT = "Say something streamed, please."
 class ProxyTest(CodexTestCase):
     script = "streamed.yaml"
 
-    def run_session(self, framing, init_id, thread_req_id):
-        b = self.bridge(framing)
+    def run_session(self, framing, init_id, thread_req_id, extra_args=()):
+        b = self.bridge(framing, extra_args=extra_args)
         result = b.initialize(id=init_id)
         # initialize's result is codex's, plus the bridge's own description.
         self.assertIn("userAgent", result)
@@ -84,6 +84,11 @@ class ProxyTest(CodexTestCase):
 
     def test_content_length_framing_with_string_ids(self):
         b, task_dir, thread_id = self.run_session("content-length", init_id="init-1", thread_req_id="t-0")
+        self.check_task_dir(task_dir, thread_id)
+
+    def test_event_loop_without_spinning(self):
+        # --spin-us 0 runs the plain io.run() loop (as on a single CPU): the same session works.
+        b, task_dir, thread_id = self.run_session("lines", init_id=1, thread_req_id=2, extra_args=["--spin-us", "0"])
         self.check_task_dir(task_dir, thread_id)
 
     def test_pretty_printed_bodies_are_compacted_for_codex(self):
