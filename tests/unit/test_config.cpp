@@ -46,3 +46,21 @@ TEST_CASE("config: mistakes name the file and line") {
   CHECK(error_of("recording:\n  buffer: 1\n").find(":2: unknown key recording.buffer") != std::string::npos);
   CHECK(error_of("recordings: {}\n").find(":1: unknown section 'recordings'") != std::string::npos);
 }
+
+// docs/configuration.md shows every key in one example: it must stay a valid configuration.
+TEST_CASE("config: the documented example loads") {
+  std::string doc =
+      coco::test::read_text(std::filesystem::path(COCO_SOURCE_DIR) / "docs" / "configuration.md");
+  const std::string open = "## Example (every key, commented)\n\n```yaml\n";
+  auto begin = doc.find(open);
+  REQUIRE(begin != std::string::npos);
+  begin += open.size();
+  auto end = doc.find("```", begin);
+  REQUIRE(end != std::string::npos);
+  coco::test::TempDir tmp("coco-config-test");
+  coco::test::write_text(tmp.path / "config.yaml", doc.substr(begin, end - begin));
+  auto c = load_config(tmp.path / "config.yaml", true);
+  CHECK(c.workers.max_parallel == 4);
+  CHECK(c.recording.buffer_bytes == std::size_t{8192} << 10);
+  CHECK(c.approvals.rules.size() >= 5);
+}
