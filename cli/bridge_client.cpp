@@ -1,6 +1,6 @@
-#include "bridge/bridge_client.h"
+#include "cli/bridge_client.h"
 
-#include "bridge/child_process.h"
+#include "process/child_process.h"
 
 #include <cerrno>
 #include <csignal>
@@ -14,7 +14,8 @@
 
 extern char** environ;
 
-namespace coco::bridge {
+namespace coco::cli {
+using process::find_executable;
 
 BridgeClient::BridgeClient(const Options& options) {
   int in[2], out[2];
@@ -141,4 +142,4 @@ int BridgeClient::close_and_wait(std::chrono::milliseconds timeout) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

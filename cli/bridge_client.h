@@ -13,7 +13,7 @@
 
 #include <sys/types.h>
 
-namespace coco::bridge {
+namespace coco::cli {
 
 class BridgeClient {
 public:
@@ -46,4 +46,4 @@ private:
   std::int64_t next_id_ = 1;
 };
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

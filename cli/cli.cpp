@@ -1,14 +1,14 @@
 // The `coco` command line: one function per subcommand. Only the human-facing subcommands print to
 // stdout; `coco bridge` keeps stdout for the protocol and logs to stderr or a file.
-#include "bridge/cli.h"
+#include "cli/cli.h"
 
 #include "bridge/bridge_runner.h"
-#include "bridge/codex_locator.h"
+#include "cli/codex_locator.h"
 #include "bridge/config.h"
-#include "bridge/demo.h"
-#include "bridge/exec_cli.h"
-#include "bridge/gate_cli.h"
-#include "bridge/run_cli.h"
+#include "cli/demo.h"
+#include "cli/exec_cli.h"
+#include "cli/gate_cli.h"
+#include "cli/run_cli.h"
 #include "bridge/version.h"
 #include "mockmodel/mock_model.h"
 #include "taskdir/task_reader.h"
@@ -24,7 +24,15 @@
 #include <optional>
 #include <stdexcept>
 
-namespace coco::bridge {
+namespace coco::cli {
+using bridge::BridgeOptions;
+using bridge::coco_home;
+using bridge::default_config_path;
+using bridge::kCocoVersion;
+using bridge::kPinnedCodexVersion;
+using bridge::load_config;
+using bridge::run_bridge;
+using bridge::ConfigError;
 namespace fs = std::filesystem;
 namespace {
 
@@ -268,4 +276,4 @@ int cli_main(int argc, char** argv) {
   }
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

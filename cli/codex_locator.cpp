@@ -1,12 +1,15 @@
-#include "bridge/codex_locator.h"
+#include "cli/codex_locator.h"
 
-#include "bridge/child_process.h"
+#include "process/child_process.h"
 #include "bridge/version.h"
 
 #include <cstdlib>
 #include <filesystem>
 
-namespace coco::bridge {
+namespace coco::cli {
+using bridge::kPinnedCodexVersion;
+using bridge::kSourceDir;
+using process::find_executable;
 namespace fs = std::filesystem;
 namespace {
 
@@ -60,4 +63,4 @@ CodexLookup locate_codex(const std::string& flag_value) {
   return r;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace coco::bridge {
+namespace coco::cli {
 
 struct CodexLookup {
   std::optional<std::string> path;
@@ -16,4 +16,4 @@ struct CodexLookup {
 
 CodexLookup locate_codex(const std::string& flag_value);
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

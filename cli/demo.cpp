@@ -1,9 +1,9 @@
 // `coco demo`: the whole stack, offline, in a few seconds. It plays the editor's part against a
 // real `coco bridge`, which drives the real codex, which talks to `coco mock-model`.
-#include "bridge/demo.h"
+#include "cli/demo.h"
 
-#include "bridge/bridge_client.h"
-#include "bridge/codex_locator.h"
+#include "cli/bridge_client.h"
+#include "cli/codex_locator.h"
 #include "bridge/version.h"
 #include "taskdir/task_reader.h"
 
@@ -25,7 +25,10 @@
 
 extern char** environ;
 
-namespace coco::bridge {
+namespace coco::cli {
+using bridge::kCocoVersion;
+using bridge::kPinnedCodexVersion;
+using bridge::kSourceDir;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -217,4 +220,4 @@ int run_demo(const DemoOptions& options) {
   return turn_status == "completed" && rc == 0 ? 0 : 1;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

@@ -2,7 +2,7 @@
 #include <filesystem>
 #include <string>
 
-namespace coco::bridge {
+namespace coco::cli {
 
 struct DemoOptions {
   std::filesystem::path task_root;
@@ -16,4 +16,4 @@ int run_demo(const DemoOptions& options);
 // The config.toml that points codex at `coco mock-model` on `port` (see docs/mock-model.md).
 std::string codex_config_for_mock_model(int port, const std::string& model);
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

@@ -1,11 +1,13 @@
-#include "bridge/exec_cli.h"
+#include "cli/exec_cli.h"
 
-#include "bridge/codex_locator.h"
+#include "text/one_line.h"
+
+#include "cli/codex_locator.h"
 #include "bridge/config.h"
-#include "bridge/exec_events.h"
-#include "bridge/git_worktree.h"
-#include "bridge/worker_pool.h"
-#include "bridge/worker_report.h"
+#include "workers/exec_events.h"
+#include "workers/git_worktree.h"
+#include "workers/worker_pool.h"
+#include "workers/worker_report.h"
 
 #include <asio.hpp>
 #include <spdlog/spdlog.h>
@@ -21,7 +23,21 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-namespace coco::bridge {
+namespace coco::cli {
+using bridge::Config;
+using bridge::coco_home;
+using bridge::load_config;
+using workers::PoolOptions;
+using workers::WorkerPool;
+using workers::WorkerSpec;
+using workers::find_git_root;
+using workers::format_duration;
+using workers::is_valid_sandbox;
+using text::one_line;
+using workers::parse_timeout_seconds;
+using workers::render_summary;
+using workers::Isolation;
+using bridge::default_config_path;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -257,4 +273,4 @@ int run_exec_cli(const std::map<std::string, std::vector<std::string>>& o, const
   return ok ? 0 : 1;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

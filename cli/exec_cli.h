@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace coco::bridge {
+namespace coco::cli {
 
 // Options as parsed by the command line (`--key value`), and the prompts. Returns the exit code:
 // 0 when every worker completed, 1 when any did not, 2 for a usage error, 130 when interrupted.
@@ -16,4 +16,4 @@ int run_exec_cli(const std::map<std::string, std::vector<std::string>>& options,
 // Prompts from a --prompts file: one per line; blank lines and lines starting with '#' are skipped.
 std::vector<std::string> parse_prompts_file(const std::string& text);
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

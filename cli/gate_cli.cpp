@@ -1,6 +1,6 @@
 // `coco gate ls|answer`: the task-directory hand-off from a shell. A running bridge polls
 // gates/*.decision.json and applies a valid decision within a second (docs/approvals.md).
-#include "bridge/gate_cli.h"
+#include "cli/gate_cli.h"
 
 #include "taskdir/task_reader.h"
 #include "taskdir/task_writer.h"
@@ -17,7 +17,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace coco::bridge {
+namespace coco::cli {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -127,4 +127,4 @@ int gate_answer(const fs::path& root, const std::string& task, const std::string
   return 0;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

@@ -1,3 +1,3 @@
-#include "bridge/cli.h"
+#include "cli/cli.h"
 
-int main(int argc, char** argv) { return coco::bridge::cli_main(argc, argv); }
+int main(int argc, char** argv) { return coco::cli::cli_main(argc, argv); }

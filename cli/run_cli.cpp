@@ -1,9 +1,9 @@
 // `coco run "prompt"`: a headless one-shot through the bridge. It plays the editor's part against a
 // child `coco bridge`: one thread, one turn, the agent's text streamed to stdout, everything else
 // (commands, approvals, status) on stderr, and an exit code that tells how the turn ended.
-#include "bridge/run_cli.h"
+#include "cli/run_cli.h"
 
-#include "bridge/bridge_client.h"
+#include "cli/bridge_client.h"
 #include "bridge/version.h"
 
 #include <nlohmann/json.hpp>
@@ -17,7 +17,8 @@
 
 extern char** environ;
 
-namespace coco::bridge {
+namespace coco::cli {
+using bridge::kCocoVersion;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -161,4 +162,4 @@ int run_one_shot(const RunOptions& o) {
   return 4;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

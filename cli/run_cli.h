@@ -2,7 +2,7 @@
 #include <filesystem>
 #include <string>
 
-namespace coco::bridge {
+namespace coco::cli {
 
 struct RunOptions {
   std::string prompt;
@@ -18,4 +18,4 @@ struct RunOptions {
 // Exit codes: 0 the turn completed, 1 it failed, 3 it was interrupted, 4 the bridge or codex failed.
 int run_one_shot(const RunOptions& options);
 
-}  // namespace coco::bridge
+}  // namespace coco::cli

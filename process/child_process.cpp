@@ -1,4 +1,4 @@
-#include "bridge/child_process.h"
+#include "process/child_process.h"
 
 #include <spdlog/spdlog.h>
 
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace coco::bridge {
+namespace coco::process {
 namespace {
 
 struct Pipe {
@@ -210,4 +210,4 @@ void ChildProcess::escalate_after(std::chrono::milliseconds grace) {
   });
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::process

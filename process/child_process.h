@@ -16,7 +16,7 @@
 
 #include <sys/types.h>
 
-namespace coco::bridge {
+namespace coco::process {
 
 struct SpawnOptions {
   std::vector<std::string> argv;                 // argv[0] is looked up in PATH if it has no '/'
@@ -72,4 +72,4 @@ private:
 // Finds an executable: an explicit path must exist; a bare name is searched in PATH.
 std::optional<std::string> find_executable(const std::string& name);
 
-}  // namespace coco::bridge
+}  // namespace coco::process

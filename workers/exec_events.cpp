@@ -1,8 +1,10 @@
-#include "bridge/exec_events.h"
+#include "workers/exec_events.h"
 
+#include "text/one_line.h"
 #include <cstring>
 
-namespace coco::bridge {
+namespace coco::workers {
+using text::one_line;
 using json = nlohmann::json;
 
 namespace {
@@ -158,27 +160,5 @@ std::optional<json> parse_final(const std::string& text, bool has_schema) {
   return v;
 }
 
-std::string one_line(std::string_view text, std::size_t max) {
-  std::string collapsed;
-  bool space = false;
-  for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-      space = !collapsed.empty();
-      continue;
-    }
-    if (space) collapsed += ' ';
-    space = false;
-    collapsed += c;
-  }
-  // Cut on a code point boundary, keeping room for the ellipsis.
-  std::size_t chars = 0;
-  std::size_t cut = std::string::npos;
-  for (std::size_t i = 0; i < collapsed.size(); ++i) {
-    if ((static_cast<unsigned char>(collapsed[i]) & 0xC0) == 0x80) continue;
-    if (max > 0 && chars == max - 1) cut = i;
-    if (++chars > max) return collapsed.substr(0, cut) + "\u2026";
-  }
-  return collapsed;
-}
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

@@ -5,7 +5,7 @@
 // The rule that matters (docs in /work/shared/docs/codex-notes.md): an `error` event or an `error`
 // item is NOT final; only `turn.failed`, `turn.completed` and the exit status are.
 
-#include "bridge/child_process.h"
+#include "process/child_process.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace coco::bridge {
+namespace coco::workers {
 
 // Splits a byte stream into lines. Unlike the protocol's FrameDecoder it hands back an
 // unterminated last line at EOF (a crash mid-line is worth recording) and keeps blank lines out.
@@ -70,7 +70,7 @@ private:
 // How one run ended, as seen from outside the event stream.
 struct RunEnd {
   std::string start_error;            // the process could not be started (or prepared)
-  std::optional<ExitStatus> exit;     // how the process exited
+  std::optional<process::ExitStatus> exit;     // how the process exited
   bool cancelled = false;             // coco/exec/cancel (or the bridge shutting down)
   std::string cancel_reason;
   bool timed_out = false;
@@ -93,7 +93,5 @@ std::string stderr_reason(std::string_view stderr_tail);
 // otherwise. With a schema, text that is not JSON gives std::nullopt.
 std::optional<nlohmann::json> parse_final(const std::string& text, bool has_schema);
 
-// "a… " style shortening to one line of at most `max` code points.
-std::string one_line(std::string_view text, std::size_t max);
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

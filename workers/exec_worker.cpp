@@ -1,6 +1,6 @@
-#include "bridge/exec_worker.h"
+#include "workers/exec_worker.h"
 
-#include "bridge/worker_spec.h"
+#include "workers/worker_spec.h"
 
 #include "taskdir/fs_util.h"
 
@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace coco::bridge {
+namespace coco::workers {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -107,12 +107,12 @@ ExecRun::ExecRun(asio::io_context& io, taskdir::AgentLog log)
 ExecRun::~ExecRun() = default;  // ~ChildProcess kills the group if it is still running
 
 void ExecRun::start(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-  SpawnOptions spawn;
+  process::SpawnOptions spawn;
   spawn.argv = argv;
   spawn.env = env;
   spawn.stdin_devnull = true;
-  child_ = std::make_unique<ChildProcess>(io_, spawn);
-  child_->on_exit([this](const ExitStatus& st) {
+  child_ = std::make_unique<process::ChildProcess>(io_, spawn);
+  child_->on_exit([this](const process::ExitStatus& st) {
     status_ = st;
     drain_timer_.expires_after(kDrainAfterExit);
     drain_timer_.async_wait([this](const asio::error_code& ec) {
@@ -199,4 +199,4 @@ void ExecRun::maybe_finish() {
   if (on_exit) on_exit(*status_, tail);
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

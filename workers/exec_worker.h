@@ -6,8 +6,8 @@
 // Every stdout line goes to the worker's runtime/events.jsonl as it arrives; how the run ended is
 // decided by the pool (exec_events.h), which owns the policy.
 
-#include "bridge/child_process.h"
-#include "bridge/exec_events.h"
+#include "process/child_process.h"
+#include "workers/exec_events.h"
 #include "taskdir/task_writer.h"
 
 #include <asio.hpp>
@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-namespace coco::bridge {
+namespace coco::workers {
 
 struct ExecArgs {
   std::string codex;  // the executable
@@ -73,7 +73,7 @@ public:
   // as invalid in events.jsonl).
   std::function<void(const std::string& line, const nlohmann::json* event)> on_line;
   // Once, after the process exited and its output was read to the end (or a short grace).
-  std::function<void(const ExitStatus& status, const std::string& stderr_tail)> on_exit;
+  std::function<void(const process::ExitStatus& status, const std::string& stderr_tail)> on_exit;
 
 private:
   void read_stdout();
@@ -83,15 +83,15 @@ private:
 
   asio::io_context& io_;
   taskdir::AgentLog log_;
-  std::unique_ptr<ChildProcess> child_;
+  std::unique_ptr<process::ChildProcess> child_;
   LineSplitter lines_;
   std::size_t overlong_reported_ = 0;
   std::array<char, 64 * 1024> out_buf_;
   std::array<char, 8 * 1024> err_buf_;
   std::string stderr_tail_;
   asio::steady_timer drain_timer_, kill_timer_;
-  std::optional<ExitStatus> status_;
+  std::optional<process::ExitStatus> status_;
   bool stdout_done_ = false, stderr_done_ = false, finished_ = false;
 };
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

@@ -1,8 +1,8 @@
-#include "bridge/git_worktree.h"
+#include "workers/git_worktree.h"
 
 #include <algorithm>
 
-namespace coco::bridge {
+namespace coco::workers {
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,11 +33,11 @@ CapturedCommand::CapturedCommand(asio::io_context& io, std::vector<std::string> 
     : io_(io), argv_(std::move(argv)) {}
 
 void CapturedCommand::start() {
-  SpawnOptions spawn;
+  process::SpawnOptions spawn;
   spawn.argv = argv_;
   spawn.stdin_devnull = true;
-  child_ = std::make_unique<ChildProcess>(io_, spawn);
-  child_->on_exit([this](const ExitStatus& st) {
+  child_ = std::make_unique<process::ChildProcess>(io_, spawn);
+  child_->on_exit([this](const process::ExitStatus& st) {
     status_ = st;
     maybe_done();
   });
@@ -64,4 +64,4 @@ void CapturedCommand::maybe_done() {
   if (on_done) on_done(*status_, output_);
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

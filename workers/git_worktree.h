@@ -3,7 +3,7 @@
 // <agentdir>/worktree HEAD` of the cwd's repository, run as a child process (argv, no shell) and
 // watched asynchronously. The worktree and its branch are kept after the run: they are the result.
 
-#include "bridge/child_process.h"
+#include "process/child_process.h"
 
 #include <asio.hpp>
 
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace coco::bridge {
+namespace coco::workers {
 
 // The top of the work tree holding `dir`: the nearest ancestor (or itself) with a `.git` entry
 // (a directory, or the file of a linked worktree or submodule). Only stat calls.
@@ -34,7 +34,7 @@ public:
   // Throws std::system_error when the program cannot be started.
   void start();
   // Once, after the exit and the end of both streams.
-  std::function<void(const ExitStatus& status, const std::string& output)> on_done;
+  std::function<void(const process::ExitStatus& status, const std::string& output)> on_done;
 
 private:
   void read(asio::posix::stream_descriptor& stream, std::array<char, 4096>& buf, bool& done);
@@ -42,11 +42,11 @@ private:
 
   asio::io_context& io_;
   std::vector<std::string> argv_;
-  std::unique_ptr<ChildProcess> child_;
+  std::unique_ptr<process::ChildProcess> child_;
   std::array<char, 4096> out_buf_, err_buf_;
   std::string output_;
-  std::optional<ExitStatus> status_;
+  std::optional<process::ExitStatus> status_;
   bool out_done_ = false, err_done_ = false, reported_ = false;
 };
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

@@ -1,8 +1,9 @@
-#include "bridge/worker_pool.h"
+#include "workers/worker_pool.h"
 
-#include "bridge/git_worktree.h"
-#include "bridge/worker_report.h"
+#include "workers/git_worktree.h"
+#include "workers/worker_report.h"
 #include "taskdir/fs_util.h"
+#include "text/one_line.h"
 
 #include <spdlog/spdlog.h>
 
@@ -16,7 +17,8 @@
 
 #include <sys/stat.h>
 
-namespace coco::bridge {
+namespace coco::workers {
+using text::one_line;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -74,7 +76,7 @@ struct WorkerPool::Worker {
   json usage;
   std::vector<std::string> errors;
   std::size_t malformed = 0;
-  std::optional<ExitStatus> exit;
+  std::optional<process::ExitStatus> exit;
   std::chrono::system_clock::time_point spawned_at, started_at, ended_at;
   Clock::time_point started_steady;
   bool started = false;
@@ -280,7 +282,7 @@ void WorkerPool::run_next_git() {
   git_queue_.pop_front();
   git_busy_ = true;
   w.git = std::make_unique<CapturedCommand>(io_, worktree_add_argv(w.repo_root, w.branch, w.worktree));
-  w.git->on_done = [this, &w](const ExitStatus& st, const std::string& output) {
+  w.git->on_done = [this, &w](const process::ExitStatus& st, const std::string& output) {
     git_busy_ = false;
     defer([this, done = std::shared_ptr<CapturedCommand>(std::move(w.git))] { run_next_git(); });
     if (st.signal == 0 && st.exit_code == 0) {
@@ -330,7 +332,7 @@ void WorkerPool::launch(Worker& w) {
   w.progress = ExecProgress{};
   w.run = std::make_unique<ExecRun>(io_, w.log);
   w.run->on_line = [this, &w](const std::string& line, const json* event) { on_line(w, line, event); };
-  w.run->on_exit = [this, &w](const ExitStatus& st, const std::string& tail) { on_run_exit(w, st, tail); };
+  w.run->on_exit = [this, &w](const process::ExitStatus& st, const std::string& tail) { on_run_exit(w, st, tail); };
   try {
     w.run->start(argv, env_with_codex_home(options_.env, w.codex_home));
   } catch (const std::exception& e) {
@@ -376,7 +378,7 @@ void WorkerPool::on_line(Worker& w, const std::string& line, const json* event) 
   changed(w);
 }
 
-void WorkerPool::on_run_exit(Worker& w, const ExitStatus& status, const std::string& stderr_tail) {
+void WorkerPool::on_run_exit(Worker& w, const process::ExitStatus& status, const std::string& stderr_tail) {
   w.timeout_timer.cancel();
   // Destroyed from the loop, not from inside its own callback.
   defer([run = std::shared_ptr<ExecRun>(std::move(w.run))] {});
@@ -647,4 +649,4 @@ void WorkerPool::changed(const Worker& w) {
   if (on_change) on_change(w.id);
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

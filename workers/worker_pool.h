@@ -11,8 +11,8 @@
 // cancelled | timedOut. `resume` puts a finished worker back in the queue for another run on its
 // thread. Every transition is a task event (agent.*) and a task.yaml status.
 
-#include "bridge/exec_worker.h"
-#include "bridge/worker_spec.h"
+#include "workers/exec_worker.h"
+#include "workers/worker_spec.h"
 #include "taskdir/task_writer.h"
 
 #include <asio.hpp>
@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-namespace coco::bridge {
+namespace coco::workers {
 
 struct PoolOptions {
   std::string codex;                 // the codex executable
@@ -72,7 +72,6 @@ public:
   std::vector<std::string> ids() const { return order_; }
   bool all_finished() const;
   int max_parallel() const { return max_parallel_; }
-  const std::filesystem::path& reports_dir() const { return reports_dir_; }
 
   // Each stdout line of a worker: the parsed event, or {"malformed": line} for a line that is not JSON.
   std::function<void(const std::string& agent_id, const nlohmann::json& event)> on_event;
@@ -95,7 +94,7 @@ private:
   void run_next_git();
   void launch(Worker& w);
   void on_line(Worker& w, const std::string& line, const nlohmann::json* event);
-  void on_run_exit(Worker& w, const ExitStatus& status, const std::string& stderr_tail);
+  void on_run_exit(Worker& w, const process::ExitStatus& status, const std::string& stderr_tail);
   void finish(Worker& w, const std::string& status, const std::string& reason);
   void check_joins();
   nlohmann::json write_report(const std::vector<std::string>& ids, bool complete);
@@ -121,4 +120,4 @@ private:
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

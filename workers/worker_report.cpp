@@ -1,13 +1,15 @@
-#include "bridge/worker_report.h"
+#include "workers/worker_report.h"
 
-#include "bridge/exec_events.h"
+#include "workers/exec_events.h"
 #include "taskdir/fs_util.h"
+#include "text/one_line.h"
 
 #include <chrono>
 #include <cstdio>
 #include <map>
 
-namespace coco::bridge {
+namespace coco::workers {
+using text::one_line;
 using json = nlohmann::json;
 
 namespace {
@@ -111,4 +113,4 @@ std::string render_summary(const json& report) {
   return out;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

@@ -7,7 +7,7 @@
 
 #include <string>
 
-namespace coco::bridge {
+namespace coco::workers {
 
 // {taskId, taskDir, generatedAt, complete, ok, counts: {status: n}, workers: [...]}.
 // `complete` is false when a join timed out with workers still queued or running; `ok` is true when
@@ -22,4 +22,4 @@ std::string render_summary(const nlohmann::json& report);
 // "850 ms", "12.3 s", "4 min 5 s".
 std::string format_duration(long long ms);
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

@@ -1,4 +1,4 @@
-#include "bridge/worker_spec.h"
+#include "workers/worker_spec.h"
 
 #include "taskdir/task_writer.h"
 
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-namespace coco::bridge {
+namespace coco::workers {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -200,4 +200,4 @@ SpawnRequest parse_spawn_params(const json& params, const std::string& base_cwd)
   return r;
 }
 
-}  // namespace coco::bridge
+}  // namespace coco::workers

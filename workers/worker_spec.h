@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace coco::bridge {
+namespace coco::workers {
 
 enum class Isolation { None, Worktree };
 std::string_view to_string(Isolation isolation);
@@ -58,4 +58,4 @@ SpawnRequest parse_spawn_params(const nlohmann::json& params, const std::string&
 // Parses a --timeout / timeoutS value in seconds (> 0, fractions allowed). Throws std::invalid_argument.
 std::chrono::milliseconds parse_timeout_seconds(const nlohmann::json& seconds, std::string_view what);
 
-}  // namespace coco::bridge
+}  // namespace coco::workers
