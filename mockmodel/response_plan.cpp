@@ -18,8 +18,13 @@ json message_item(const std::string& id, const std::string& text) {
           {"content", json::array({{{"type", "output_text"}, {"text", text}}})}};
 }
 
+// codex waits this long for a command before it tells the model "still running" and moves on (its
+// default is 10 s, its maximum 30 s). A scripted turn expects its commands to have finished, and on a
+// loaded 2-core machine a `bash -lc` alone can take seconds: wait as long as codex allows.
+constexpr int kYieldTimeMs = 30000;
+
 json exec_item(const ExecOutput& exec, IdGenerator& ids) {
-  json arguments = {{"cmd", exec.command}};
+  json arguments = {{"cmd", exec.command}, {"yield_time_ms", kYieldTimeMs}};
   if (exec.workdir) {
     arguments["workdir"] = *exec.workdir;
   }

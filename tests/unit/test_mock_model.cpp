@@ -565,13 +565,14 @@ steps:
     CHECK(escalated["call_id"] == "call_1");
     CHECK(json::parse(escalated["arguments"].get<std::string>()) ==
           json{{"cmd", "echo hi > out.txt"},
+               {"yield_time_ms", 30000},
                {"workdir", "sub"},
                {"sandbox_permissions", "require_escalated"},
                {"justification", "Write out.txt?"}});
     CHECK(plan.records[1].data["output_index"] == 0);
     const auto& plain = plan.records[2].data["item"];
     CHECK(plain["call_id"] == "call_ls");
-    CHECK(json::parse(plain["arguments"].get<std::string>()) == json{{"cmd", "ls"}});
+    CHECK(json::parse(plain["arguments"].get<std::string>()) == json{{"cmd", "ls"}, {"yield_time_ms", 30000}});
     CHECK(plain["id"] != escalated["id"]);
     const auto& patch = plan.records[3].data["item"];
     CHECK(patch["type"] == "custom_tool_call");
