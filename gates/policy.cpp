@@ -161,11 +161,25 @@ PolicyConfig parse_policy(const YAML::Node& node, const std::string& file) {
       c.on_timeout = parse_fallback(file, v, "approvals.on_timeout");
     } else if (key == "on_disconnect") {
       c.on_disconnect = parse_fallback(file, v, "approvals.on_disconnect");
+    } else if (key == "on_dismiss") {
+      std::string d = scalar(file, v, "approvals.on_dismiss");
+      if (d == "ask") c.on_dismiss.reset();
+      else if (d == "deny") c.on_dismiss = OptionKind::Deny;
+      else if (d == "cancel") c.on_dismiss = OptionKind::Cancel;
+      else fail(file, v, "approvals.on_dismiss must be deny, cancel or ask, not '" + d + "'");
+    } else if (key == "max_text_kib") {
+      try {
+        long long kib = v.as<long long>();
+        if (kib < 0) fail(file, v, "approvals.max_text_kib must be a whole number of KiB (0: never include texts)");
+        c.max_text_bytes = static_cast<std::size_t>(kib) << 10;
+      } catch (const YAML::Exception&) {
+        fail(file, v, "approvals.max_text_kib must be a whole number of KiB");
+      }
     } else if (key == "rules") {
       if (!v.IsSequence()) fail(file, v, "approvals.rules must be a list");
       for (std::size_t i = 0; i < v.size(); ++i) c.rules.push_back(parse_rule(file, v[i], i));
     } else {
-      fail(file, kv.first, "unknown key approvals." + key + " (mode, timeout_s, on_timeout, on_disconnect, rules)");
+      fail(file, kv.first, "unknown key approvals." + key + " (mode, timeout_s, on_timeout, on_disconnect, on_dismiss, max_text_kib, rules)");
     }
   }
   return c;

@@ -38,6 +38,11 @@ struct PolicyConfig {
   std::optional<double> timeout_s;        // no timeout unless set
   OptionKind on_timeout = OptionKind::Deny;     // deny | cancel
   OptionKind on_disconnect = OptionKind::Cancel;  // deny | cancel
+  // An editor that dismisses a prompt without choosing (Esc on a popup): deny | cancel, or nullopt
+  // (`ask`) to ask again.
+  std::optional<OptionKind> on_dismiss = OptionKind::Deny;
+  // File-change prompts carry the files' texts up to this size (approvals.max_text_kib).
+  std::size_t max_text_bytes = std::size_t{512} << 10;
   std::vector<Rule> rules;
 };
 

@@ -6,6 +6,8 @@ namespace coco::gates {
 namespace {
 
 constexpr std::size_t kTitleMax = 80;
+// Labels become buttons; the full text of a long one (a command prefix) is in the detail.
+constexpr std::size_t kLabelMax = 60;
 
 std::string str(const json& obj, const char* key) {
   if (!obj.is_object()) return {};
@@ -43,7 +45,7 @@ std::string fenced(const std::string& body, const std::string& lang) {
 }
 
 Option make_option(std::string id, std::string label, OptionKind kind, json answer) {
-  return Option{std::move(id), std::move(label), kind, false, std::move(answer)};
+  return Option{std::move(id), text::one_line(label, kLabelMax), kind, false, std::move(answer)};
 }
 
 // Allow once / for the session / deny / cancel, answered with `{decision}` in the request's dialect
@@ -68,6 +70,20 @@ void mark_default(Prompt& p) {
 
 // --- commands --------------------------------------------------------------------------------
 
+// The whole text of an amendment choice (its button label may be cut to kLabelMax).
+std::string full_label(const json& decision) {
+  if (decision.is_object() && decision.contains("acceptWithExecpolicyAmendment")) {
+    const json& a = decision["acceptWithExecpolicyAmendment"];
+    return "Always allow commands starting with `" + join_argv(a.is_object() ? a.value("execpolicy_amendment", json::array()) : json::array()) + "`";
+  }
+  if (decision.is_object() && decision.contains("applyNetworkPolicyAmendment")) {
+    const json& a0 = decision["applyNetworkPolicyAmendment"];
+    const json& a = a0.is_object() && a0.contains("network_policy_amendment") ? a0["network_policy_amendment"] : json::object();
+    return (str(a, "action") == "allow" ? "Always allow network access to " : "Always deny network access to ") + str(a, "host");
+  }
+  return decision.is_string() ? decision.get<std::string>() : decision.dump();
+}
+
 Option command_option_for_decision(const json& decision, std::size_t index) {
   if (decision.is_string()) {
     std::string d = decision.get<std::string>();
@@ -79,18 +95,14 @@ Option command_option_for_decision(const json& decision, std::size_t index) {
     bool allows = d.find("accept") != std::string::npos || d.find("approve") != std::string::npos;
     return make_option(d, d, allows ? OptionKind::AllowOnce : OptionKind::Deny, ans);
   }
-  if (decision.is_object() && decision.contains("acceptWithExecpolicyAmendment")) {
-    const json& prefix = decision["acceptWithExecpolicyAmendment"].value("execpolicy_amendment", json::array());
-    return make_option("acceptAlways", "Always allow commands starting with `" + join_argv(prefix) + "`",
-                       OptionKind::AllowAlways, {{"decision", decision}});
-  }
+  if (decision.is_object() && decision.contains("acceptWithExecpolicyAmendment"))
+    return make_option("acceptAlways", full_label(decision), OptionKind::AllowAlways, {{"decision", decision}});
   if (decision.is_object() && decision.contains("applyNetworkPolicyAmendment")) {
-    const json& a = decision["applyNetworkPolicyAmendment"].value("network_policy_amendment", json::object());
+    const json& a0 = decision["applyNetworkPolicyAmendment"];
+    const json& a = a0.is_object() && a0.contains("network_policy_amendment") ? a0["network_policy_amendment"] : json::object();
     std::string host = str(a, "host"), action = str(a, "action");
-    bool allow = action == "allow";
-    return make_option("network-" + action + ":" + host,
-                       (allow ? "Always allow network access to " : "Always deny network access to ") + host,
-                       allow ? OptionKind::AllowAlways : OptionKind::Deny, {{"decision", decision}});
+    return make_option("network-" + action + ":" + host, full_label(decision),
+                       action == "allow" ? OptionKind::AllowAlways : OptionKind::Deny, {{"decision", decision}});
   }
   return make_option("decision-" + std::to_string(index), decision.dump(), OptionKind::Deny, {{"decision", decision}});
 }
@@ -118,7 +130,11 @@ void fill_command(Prompt& p, const json& params) {
     decisions.push_back("decline");
     decisions.push_back("cancel");
   }
-  for (std::size_t i = 0; i < decisions.size(); ++i) p.options.push_back(command_option_for_decision(decisions[i], i));
+  std::vector<std::string> always;  // the "always allow" choices in full (their labels may be cut short)
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    p.options.push_back(command_option_for_decision(decisions[i], i));
+    if (p.options.back().kind == OptionKind::AllowAlways) always.push_back(full_label(decisions[i]));
+  }
   // codex 0.169 lists only accept, the amendment and cancel for escalation requests, yet its answer
   // type accepts (and honors) acceptForSession and decline. People need both: "for this session",
   // and "deny but let the agent go on" (decline, unlike cancel, does not end the turn).
@@ -134,8 +150,7 @@ void fill_command(Prompt& p, const json& params) {
   if (!cwd.empty()) p.detail += "\n- Working directory: `" + cwd + "`";
   if (!reason.empty()) p.detail += "\n- Reason: " + reason;
   if (p.fields.contains("network")) p.detail += "\n- Network: `" + p.fields["network"].dump() + "`";
-  for (const auto& o : p.options)
-    if (o.kind == OptionKind::AllowAlways) p.detail += "\n- Option: " + o.label;
+  for (const auto& text : always) p.detail += "\n- Option: " + text;
   p.detail += "\n";
 }
 
@@ -157,30 +172,14 @@ void fill_legacy_command(Prompt& p, const json& params) {
 
 // --- file changes ----------------------------------------------------------------------------
 
-// Normalizes codex's change lists to [{path, kind, diff}] with kind add|delete|update.
-json normalize_changes(const json& changes) {
-  json out = json::array();
-  if (changes.is_array()) {
-    for (const auto& c : changes) {
-      if (!c.is_object()) continue;
-      std::string kind = c.contains("kind") && c["kind"].is_object() ? str(c["kind"], "type") : str(c, "kind");
-      json n = {{"path", str(c, "path")}, {"kind", kind.empty() ? "update" : kind}, {"diff", str(c, "diff")}};
-      if (c.contains("kind") && c["kind"].is_object() && c["kind"].contains("move_path") && !c["kind"]["move_path"].is_null())
-        n["movePath"] = c["kind"]["move_path"];
-      out.push_back(std::move(n));
-    }
-  } else if (changes.is_object()) {  // legacy: {path: {type, content | unified_diff, move_path}}
-    for (const auto& [path, c] : changes.items()) {
-      std::string kind = str(c, "type");
-      std::string diff = kind == "add" ? str(c, "content") : str(c, "unified_diff");
-      out.push_back({{"path", path}, {"kind", kind.empty() ? "update" : kind}, {"diff", diff}});
-    }
+void fill_file_change(Prompt& p, const json& params, const json& known_changes, bool legacy, const FileTexts& files) {
+  json changes = json::array();
+  for (const FileChange& c : parse_changes(legacy ? params.value("fileChanges", json::object()) : known_changes)) {
+    DiskText before;
+    if (!files.read) before.state = DiskText::State::Unreadable;
+    else if (c.kind != "add") before = files.read(c.path);
+    changes.push_back(describe_change(c, before, files.cwd, files.max_text_bytes));
   }
-  return out;
-}
-
-void fill_file_change(Prompt& p, const json& params, const json& known_changes, bool legacy) {
-  json changes = normalize_changes(legacy ? params.value("fileChanges", json::object()) : known_changes);
   std::string reason = str(params, "reason"), grant_root = str(params, "grantRoot");
   p.fields["changes"] = changes;
   if (!reason.empty()) p.fields["reason"] = reason;
@@ -199,7 +198,9 @@ void fill_file_change(Prompt& p, const json& params, const json& known_changes, 
   if (!reason.empty()) p.detail += "\n- Reason: " + reason + "\n";
   if (!grant_root.empty()) p.detail += "\n- Asks for write access under `" + grant_root + "` for the session\n";
   for (const auto& c : changes) {
-    p.detail += "\n`" + c["path"].get<std::string>() + "` (" + c["kind"].get<std::string>() + ")\n\n";
+    std::string what = c["kind"].get<std::string>();
+    if (c.contains("movePath")) what += ", moves to `" + c["movePath"].get<std::string>() + "`";
+    p.detail += "\n`" + c["path"].get<std::string>() + "` (" + what + ")\n\n";
     p.detail += fenced(c["diff"].get<std::string>(), "diff");
   }
   if (changes.empty()) p.detail += "\n(the bridge saw no diff for this change)\n";
@@ -320,7 +321,7 @@ json Prompt::to_json(std::string_view gate_id) const {
   return j;
 }
 
-Prompt make_prompt(std::string_view method, const json& params, const json& known_changes) {
+Prompt make_prompt(std::string_view method, const json& params, const json& known_changes, const FileTexts& files) {
   Prompt p;
   p.method = std::string(method);
   p.thread_id = str(params, "threadId");
@@ -334,10 +335,10 @@ Prompt make_prompt(std::string_view method, const json& params, const json& know
     fill_legacy_command(p, params);
   } else if (method == "item/fileChange/requestApproval") {
     p.kind = GateKind::FileChange;
-    fill_file_change(p, params, known_changes, false);
+    fill_file_change(p, params, known_changes, false, files);
   } else if (method == "applyPatchApproval") {
     p.kind = GateKind::FileChange;
-    fill_file_change(p, params, nullptr, true);
+    fill_file_change(p, params, nullptr, true, files);
   } else if (method == "item/permissions/requestApproval") {
     p.kind = GateKind::Permissions;
     fill_permissions(p, params);

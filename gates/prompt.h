@@ -6,8 +6,11 @@
 // same thing an editor can show as a popup: a title, a markdown detail, and options. Each option
 // carries the exact codex answer it stands for, so an answer can never be the wrong shape.
 
+#include "gates/file_change.h"
+
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,9 +53,17 @@ struct Prompt {
 // True for the requests that wait on a human (the ones that become gates).
 bool needs_human(std::string_view method);
 
+// How a file-change prompt learns what the files hold now (the caller does the I/O).
+struct FileTexts {
+  std::function<DiskText(const std::string& path)> read;  // unset: nothing is read (texts omitted)
+  std::string cwd;                                         // diff headers are relative to it
+  std::size_t max_text_bytes = 512 * 1024;
+};
+
 // `known_changes`: the `changes` of the fileChange item codex announced before asking (item/started,
 // item/fileChange/patchUpdated), since file-change requests do not carry the diff themselves.
-Prompt make_prompt(std::string_view method, const json& params, const json& known_changes = nullptr);
+Prompt make_prompt(std::string_view method, const json& params, const json& known_changes = nullptr,
+                   const FileTexts& files = {});
 
 // The result to send to codex for `option`. `answers` come from the editor for userInput
 // ({questionId: [strings]} or {questionId: string}) and elicitation forms (the content object).

@@ -62,7 +62,10 @@ TEST_CASE("codex's short list gains 'for this session' and a deny that lets the 
       {"accept", {{"acceptWithExecpolicyAmendment", {{"execpolicy_amendment", {"/bin/bash", "-lc", "echo hi > out.txt"}}}}}, "cancel"});
   Prompt p = make_prompt("item/commandExecution/requestApproval", params);
   CHECK(option_ids(p) == std::vector<std::string>{"accept", "acceptForSession", "acceptAlways", "decline", "cancel"});
-  CHECK(p.find_option("acceptAlways")->label == "Always allow commands starting with `/bin/bash -lc 'echo hi > out.txt'`");
+  // A label is a button: at most 60 characters; the whole prefix is in the detail.
+  CHECK(p.find_option("acceptAlways")->label.rfind("Always allow commands starting with `/bin/bash", 0) == 0);
+  CHECK(p.find_option("acceptAlways")->label.size() <= 60 + 2);  // the ellipsis is 3 bytes
+  CHECK(p.detail.find("Always allow commands starting with `/bin/bash -lc 'echo hi > out.txt'`") != std::string::npos);
   CHECK(codex_answer(p, *p.find_option("decline")) == json{{"decision", "decline"}});
 }
 
@@ -78,7 +81,12 @@ TEST_CASE("file changes carry the diff the bridge saw in the fileChange item") {
   Prompt p = make_prompt("item/fileChange/requestApproval", {{"threadId", "a"}, {"turnId", "b"}, {"itemId", "c"}}, changes);
   CHECK(p.kind == GateKind::FileChange);
   REQUIRE(p.fields["changes"].size() == 1);
-  CHECK(p.fields["changes"][0] == json{{"path", "hello.txt"}, {"kind", "add"}, {"diff", "+hi there\n"}});
+  // codex's `diff` of an add is the new content; the prompt turns it into texts and a real diff.
+  CHECK(p.fields["changes"][0] == json{{"path", "hello.txt"},
+                                       {"kind", "add"},
+                                       {"oldText", nullptr},
+                                       {"newText", "+hi there\n"},
+                                       {"diff", "--- /dev/null\n+++ hello.txt\n@@ -0,0 +1,1 @@\n++hi there\n"}});
   CHECK(p.title == "Apply changes to hello.txt?");
   CHECK(p.detail.find("+hi there") != std::string::npos);
   CHECK(codex_answer(p, *p.find_option("acceptForSession")) == json{{"decision", "acceptForSession"}});
@@ -95,7 +103,8 @@ TEST_CASE("legacy requests are answered in snake_case") {
   Prompt f = make_prompt("applyPatchApproval", {{"conversationId", "t"}, {"callId", "c"},
                                                 {"fileChanges", {{"a.txt", {{"type", "add"}, {"content", "x\n"}}}}}});
   CHECK(f.kind == GateKind::FileChange);
-  CHECK(f.fields["changes"][0]["diff"] == "x\n");
+  CHECK(f.fields["changes"][0]["newText"] == "x\n");
+  CHECK(f.fields["changes"][0]["diff"] == "--- /dev/null\n+++ a.txt\n@@ -0,0 +1,1 @@\n+x\n");
   CHECK(codex_answer(f, *f.find_option("decline")) == json{{"decision", "denied"}});
 }
 
