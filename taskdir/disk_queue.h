@@ -43,6 +43,8 @@ class DiskQueue {
   // add_sync_dir are fsynced too, so that new files survive a crash.
   void adopt_fd(int fd, std::filesystem::path file, bool jsonl);
   void add_sync_dir(std::filesystem::path dir);
+  // The seq of the last event already in events.jsonl (a continued task); before start().
+  void set_event_seq(std::uint64_t last) { event_seq_ = last; }
   void start();
 
   // A JSONL record: written as `{"seq":N,` + body, N = ++*seq taken under the queue lock so that seq

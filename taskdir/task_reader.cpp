@@ -109,6 +109,20 @@ std::optional<TaskSummary> load_task(const std::filesystem::path& task_dir) {
   return task;
 }
 
+nlohmann::json task_list_json(const std::vector<TaskSummary>& tasks) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : tasks) {
+    nlohmann::json agents = nlohmann::json::array();
+    for (const auto& a : t.agents) agents.push_back({{"id", a.id}, {"kind", a.kind}, {"status", a.status}});
+    nlohmann::json j = {{"id", t.id},         {"dir", t.dir.string()}, {"title", t.title},
+                        {"status", t.status}, {"created", t.created},  {"updated", t.updated},
+                        {"cwd", t.cwd},       {"codexVersion", t.codex_version}, {"agents", agents}};
+    if (!t.reason.empty()) j["reason"] = t.reason;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 std::vector<TaskSummary> list_tasks(const std::filesystem::path& root) {
   std::vector<TaskSummary> tasks;
   std::error_code ec;

@@ -23,6 +23,7 @@ struct TaskSummary {
   std::string id;
   std::filesystem::path dir;
   std::string title, status, created, updated, cwd, codex_version;
+  std::string reason;  // why a `failed` task failed, when the bridge could say
   long bridge_pid = 0;
   std::vector<AgentSummary> agents;
   // What task.yaml says; `status` differs from it only when a dead `running` task is reported as
@@ -43,6 +44,10 @@ std::vector<TaskSummary> list_tasks(const std::filesystem::path& root);
 // escapes it by accident.
 std::optional<std::filesystem::path> resolve_task(const std::filesystem::path& root,
                                                   const std::string& id_or_path);
+
+// The list as JSON for scripts and editors (`coco task ls --json`), in the same order:
+// [{id, dir, title, status, reason?, created, updated, cwd, codexVersion, agents: [{id, kind, status}]}].
+nlohmann::json task_list_json(const std::vector<TaskSummary>& tasks);
 
 // Human-readable renderings used by the CLI.
 // A table: ID, STATUS, AGE (since created: 45s, 3m, 5h, 2d), AGENTS, TITLE.

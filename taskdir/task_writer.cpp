@@ -5,6 +5,7 @@
 #include "taskdir/disk_queue.h"
 #include "taskdir/fs_util.h"
 #include "taskdir/redact.h"
+#include "taskdir/task_reader.h"
 #include "taskdir/task_yaml.h"
 
 #include <cerrno>
@@ -12,6 +13,8 @@
 #include <ctime>
 #include <random>
 #include <stdexcept>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace coco::taskdir {
@@ -39,6 +42,46 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 std::string now_seconds() { return detail::iso_utc_seconds(std::chrono::system_clock::now()); }
+
+// The seq of the last record of a JSONL file the writer made (0 for none). Every record starts a
+// line with `{"seq":N,`, so the file is searched backwards for that, without parsing JSON; a torn
+// last line is passed over.
+std::uint64_t last_seq(const std::filesystem::path& file) {
+  static constexpr std::string_view kStart = "{\"seq\":";
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st {};
+  std::uint64_t found = 0;
+  if (::fstat(fd, &st) == 0) {
+    constexpr off_t kChunk = 64 * 1024;
+    std::string window;  // bytes from `from` to the end of what was read before
+    for (off_t end = st.st_size; end > 0 && found == 0;) {
+      off_t from = std::max<off_t>(0, end - kChunk);
+      std::string chunk(static_cast<std::size_t>(end - from), '\0');
+      if (::pread(fd, chunk.data(), chunk.size(), from) != static_cast<ssize_t>(chunk.size())) break;
+      window = chunk + window.substr(0, std::min<std::size_t>(window.size(), 64));
+      for (std::size_t pos = window.size(); pos > 0;) {
+        std::size_t at = window.rfind(kStart, pos - 1);
+        if (at == std::string::npos) break;
+        if ((at == 0 && from == 0) || (at > 0 && window[at - 1] == '\n')) {
+          std::uint64_t v = 0;
+          std::size_t i = at + kStart.size();
+          bool digits = false;
+          for (; i < window.size() && window[i] >= '0' && window[i] <= '9'; ++i, digits = true) v = v * 10 + (window[i] - '0');
+          if (digits && i < window.size() && window[i] == ',') {
+            found = v;
+            break;
+          }
+        }
+        if (at == 0) break;
+        pos = at;
+      }
+      end = from;
+    }
+  }
+  ::close(fd);
+  return found;
+}
 
 }  // namespace
 
@@ -187,9 +230,7 @@ std::unique_ptr<TaskWriter> TaskWriter::create(const std::filesystem::path& root
       {"agents", nlohmann::json::array()},
   };
 
-  w->events_fd_ = detail::open_private_append(w->dir_ / "events.jsonl");
-  w->queue_ = std::make_shared<DiskQueue>(w->dir_, w->events_fd_, options.max_queued_bytes);
-  w->queue_->set_backpressure_marks(options.pause_above_bytes, options.resume_below_bytes);
+  w->open_queue(options, 0);
 
   // The first task.yaml is written here, not queued, so that a task directory never exists without
   // one for longer than this call and a failure is reported to the caller.
@@ -201,6 +242,47 @@ std::unique_ptr<TaskWriter> TaskWriter::create(const std::filesystem::path& root
   }
   w->queue_->start();
   w->event("task.created", {{"id", w->id_}, {"cwd", cwd}, {"bridge_pid", static_cast<long>(::getpid())}});
+  return w;
+}
+
+void TaskWriter::open_queue(const WriterOptions& options, std::uint64_t last_event_seq) {
+  events_fd_ = detail::open_private_append(dir_ / "events.jsonl");
+  queue_ = std::make_shared<DiskQueue>(dir_, events_fd_, options.max_queued_bytes);
+  queue_->set_backpressure_marks(options.pause_above_bytes, options.resume_below_bytes);
+  queue_->set_event_seq(last_event_seq);
+}
+
+std::unique_ptr<TaskWriter> TaskWriter::resume(const std::filesystem::path& dir, const WriterOptions& options) {
+  auto task = load_task(dir);
+  if (!task) throw std::runtime_error(dir.string() + " is not a task directory (no readable task.yaml)");
+  // load_task reports a `running` task whose bridge is gone as `interrupted`: only a live one stays running.
+  if (task->status == "running" && task->bridge_pid != static_cast<long>(::getpid()))
+    throw std::runtime_error("task " + task->id + " is still being written by the bridge with pid " +
+                             std::to_string(task->bridge_pid));
+  std::unique_ptr<TaskWriter> w(new TaskWriter());
+  w->id_ = task->id;
+  w->dir_ = dir;
+  nlohmann::json agents = nlohmann::json::array();
+  for (const auto& a : task->agents) agents.push_back({{"id", a.id}, {"kind", a.kind}, {"status", a.status}});
+  w->meta_ = {
+      {"id", task->id},
+      {"title", task->title},
+      {"status", "running"},
+      {"created", task->created},
+      {"updated", now_seconds()},
+      {"cwd", task->cwd},
+      {"bridge_pid", static_cast<long>(::getpid())},
+      {"bridge_start_ticks", detail::process_start_ticks(::getpid())},
+      {"codex_version", task->codex_version},
+      {"agents", agents},
+  };
+  w->open_queue(options, last_seq(dir / "events.jsonl"));
+  if (int err = detail::atomic_write_file(dir / "task.yaml", detail::render_task_yaml(w->meta_)); err != 0) {
+    w->finished_ = true;
+    throw std::runtime_error("cannot write " + (dir / "task.yaml").string() + ": " + std::strerror(err));
+  }
+  w->queue_->start();
+  w->event("task.resumed", {{"id", w->id_}, {"previousStatus", task->recorded_status}, {"bridge_pid", static_cast<long>(::getpid())}});
   return w;
 }
 
@@ -266,6 +348,7 @@ AgentLog TaskWriter::add_agent(std::string_view instance, std::string_view kind)
     ::close(events_fd);
     throw;
   }
+  std::uint64_t continued_seq = last_seq(runtime / "events.jsonl");  // an agent of a continued task goes on
   queue_->adopt_fd(events_fd, runtime / "events.jsonl", true);
   queue_->adopt_fd(stderr_fd, runtime / "stderr.log", false);
   queue_->add_sync_dir(dir_ / "agents");
@@ -273,8 +356,17 @@ AgentLog TaskWriter::add_agent(std::string_view instance, std::string_view kind)
   queue_->add_sync_dir(runtime);
 
   AgentLog log(queue_, runtime, events_fd, stderr_fd);
+  *log.seq_ = continued_seq;
   agents_.emplace(std::string(instance), log);
-  agents.push_back({{"id", instance}, {"kind", kind}, {"status", "running"}});
+  bool listed = false;
+  for (auto& a : agents) {
+    if (a["id"] == std::string(instance)) {
+      a["kind"] = kind;
+      a["status"] = "running";
+      listed = true;
+    }
+  }
+  if (!listed) agents.push_back({{"id", instance}, {"kind", kind}, {"status", "running"}});
   write_task_yaml();
   return log;
 }
@@ -293,6 +385,12 @@ void TaskWriter::set_title(std::string_view title) {
   if (finished_) return;
   meta_["title"] = shorten_title(title);
   write_task_yaml();
+}
+
+bool TaskWriter::has_title() const {
+  std::lock_guard lock(mutex_);
+  auto it = meta_.find("title");
+  return it != meta_.end() && it->is_string() && !it->get_ref<const std::string&>().empty();
 }
 
 void TaskWriter::set_codex_version(std::string_view version) {
@@ -318,17 +416,21 @@ void TaskWriter::sync() {
   if (queue_) queue_->request_sync();
 }
 
-void TaskWriter::finish(std::string_view status) {
+void TaskWriter::finish(std::string_view status, std::string_view reason) {
   {
     std::lock_guard lock(mutex_);
     if (finished_ || !queue_) return;
     finished_ = true;
     meta_["status"] = status;
+    if (!reason.empty()) meta_["reason"] = reason;
+    else meta_.erase("reason");
     for (auto& a : meta_["agents"]) {
       if (a["status"] == "running") a["status"] = status;
     }
   }
-  event("task.completed", {{"status", status}});
+  nlohmann::json fields = {{"status", status}};
+  if (!reason.empty()) fields["reason"] = reason;
+  event("task.completed", std::move(fields));
   {
     std::lock_guard lock(mutex_);
     write_task_yaml();

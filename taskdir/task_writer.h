@@ -93,6 +93,11 @@ class TaskWriter {
   static std::unique_ptr<TaskWriter> create(const std::filesystem::path& root, const TaskMeta& meta);
   static std::unique_ptr<TaskWriter> create(const std::filesystem::path& root, const TaskMeta& meta,
                                             const WriterOptions& options);
+  // Continues an existing task directory (`coco bridge --task`): events.jsonl and the agents' logs go
+  // on where they stopped (seq keeps increasing), task.yaml is `running` again with this process as
+  // its bridge, and a `task.resumed` event says so. Throws std::runtime_error when `dir` holds no
+  // task, or when a live bridge is still writing it.
+  static std::unique_ptr<TaskWriter> resume(const std::filesystem::path& dir, const WriterOptions& options);
   ~TaskWriter();  // finish("completed") if finish() was not called
 
   const std::string& id() const { return id_; }
@@ -108,14 +113,16 @@ class TaskWriter {
   void set_agent_status(std::string_view instance, std::string_view status);
 
   void set_title(std::string_view title);  // shortened to one line of at most 80 characters
+  bool has_title() const;
   void set_codex_version(std::string_view version);
   void set_status(std::string_view status);  // running|completed|failed|interrupted
 
   // Asks the disk thread to fsync everything written so far (does not wait).
   void sync();
   // Writes `task.completed`, the final task.yaml, fsyncs and waits until everything is on disk.
-  // Agents still `running` get `status`. Everything after finish() is ignored.
-  void finish(std::string_view status);
+  // Agents still `running` get `status`. `reason` (for `failed`) goes into both. Everything after
+  // finish() is ignored.
+  void finish(std::string_view status, std::string_view reason = {});
 
   // Drops and write errors so far (also reported in events.jsonl).
   WriterStats stats() const;
@@ -130,11 +137,12 @@ class TaskWriter {
  private:
   TaskWriter() = default;
   void write_task_yaml();  // queued atomic rewrite (temp file + rename); mutex_ held
+  void open_queue(const WriterOptions& options, std::uint64_t last_event_seq);
   std::shared_ptr<DiskQueue> queue_;
   std::string id_;
   std::filesystem::path dir_;
   int events_fd_ = -1;
-  std::mutex mutex_;     // guards meta_, agents_, finished_: set_* may come from any thread
+  mutable std::mutex mutex_;  // guards meta_, agents_, finished_: set_* may come from any thread
   nlohmann::json meta_;  // what task.yaml holds
   std::map<std::string, AgentLog, std::less<>> agents_;
   bool finished_ = false;

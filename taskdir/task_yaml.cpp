@@ -28,8 +28,10 @@ std::string render_task_yaml(const nlohmann::json& meta) {
   // Free text is always quoted so that a title like "yes" or "1.0" stays a string for every reader.
   out << YAML::Key << "title" << YAML::Value << YAML::DoubleQuoted << str(meta, "title");
   out << YAML::Key << "status" << YAML::Value << str(meta, "status");
-  out << YAML::Key << "created" << YAML::Value << str(meta, "created");
-  out << YAML::Key << "updated" << YAML::Value << str(meta, "updated");
+  if (!str(meta, "reason").empty()) out << YAML::Key << "reason" << YAML::Value << YAML::DoubleQuoted << str(meta, "reason");
+  // Quoted too: unquoted, YAML readers turn timestamps into datetimes.
+  out << YAML::Key << "created" << YAML::Value << YAML::DoubleQuoted << str(meta, "created");
+  out << YAML::Key << "updated" << YAML::Value << YAML::DoubleQuoted << str(meta, "updated");
   out << YAML::Key << "cwd" << YAML::Value << YAML::DoubleQuoted << str(meta, "cwd");
   out << YAML::Key << "bridge_pid" << YAML::Value << meta.value("bridge_pid", 0L);
   out << YAML::Key << "bridge_start_ticks" << YAML::Value << meta.value("bridge_start_ticks", 0ULL);
@@ -65,6 +67,7 @@ std::optional<TaskSummary> parse_task_yaml(const std::string& text) {
     if (task.id.empty()) return std::nullopt;
     task.title = scalar(root, "title");
     task.status = scalar(root, "status");
+    task.reason = scalar(root, "reason");
     task.recorded_status = task.status;
     task.created = scalar(root, "created");
     task.updated = scalar(root, "updated");
