@@ -1,5 +1,6 @@
 #include "bridge/bridge_runner.h"
 
+#include "bridge/codex_face.h"
 #include "bridge/worker_methods.h"
 
 #include <spdlog/spdlog.h>
@@ -63,6 +64,7 @@ int run_bridge(const BridgeOptions& options) {
   auto editor = std::make_unique<StdioTransport>(io, ::dup(0), ::dup(1), options.max_frame_bytes, options.high_water,
                                                  options.low_water);
   Session session(io, options, std::move(editor));
+  session.set_face(std::make_unique<CodexFace>(session));
   // Declared after the session so that it goes first: its workers' process groups are killed then.
   std::unique_ptr<workers::WorkerPool> workers;
   bool finished = false;
@@ -89,7 +91,22 @@ int run_bridge(const BridgeOptions& options) {
     spdlog::error("cannot start the bridge: {}", e.what());
     return 1;
   }
-  run_with_spin(io, options.spin);
+  // Messages are handled under a guard (Session::guarded); what still escapes the loop is a bug that
+  // ends the session, recorded as `failed` with its reason, never as a clean completion.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      run_with_spin(io, options.spin);
+      break;
+    } catch (const std::exception& e) {
+      std::string reason = std::string("internal error: ") + e.what();
+      if (attempt >= 2) {
+        spdlog::critical("{}; giving up", reason);
+        session.task().finish("failed", reason);
+        return 1;
+      }
+      session.fail(reason);  // then the loop runs on to stop codex and finish the task
+    }
+  }
   return finished ? 0 : 1;
 }
 

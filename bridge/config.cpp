@@ -41,6 +41,24 @@ void load_recording(const fs::path& file, const YAML::Node& node, RecordingConfi
   }
 }
 
+void load_codex(const fs::path& file, const YAML::Node& node, CodexConfig& out) {
+  if (!node.IsMap()) fail(file, node, "codex must be a mapping");
+  for (const auto& kv : node) {
+    auto key = kv.first.as<std::string>();
+    if (key == "request_timeout_s") {
+      try {
+        double s = kv.second.as<double>();
+        if (!(s >= 0)) fail(file, kv.second, "codex.request_timeout_s must be a number of seconds (0: no timeout)");
+        out.request_timeout = std::chrono::milliseconds(static_cast<long long>(s * 1000));
+      } catch (const YAML::Exception&) {
+        fail(file, kv.second, "codex.request_timeout_s must be a number of seconds");
+      }
+    } else {
+      fail(file, kv.first, "unknown key codex." + key);
+    }
+  }
+}
+
 }  // namespace
 
 fs::path coco_home() {
@@ -71,7 +89,8 @@ Config load_config(const fs::path& path, bool required) {
   if (!root.IsMap()) fail(path, root, "the top level must be a mapping");
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
-    if (key == "workers") load_workers(path, kv.second, config.workers);
+    if (key == "codex") load_codex(path, kv.second, config.codex);
+    else if (key == "workers") load_workers(path, kv.second, config.workers);
     else if (key == "recording") load_recording(path, kv.second, config.recording);
     else if (key == "approvals") {
       try {

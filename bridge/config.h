@@ -5,6 +5,7 @@
 
 #include "gates/policy.h"
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -25,8 +26,14 @@ struct RecordingConfig {
   std::size_t buffer_bytes = std::size_t{8} << 20;
 };
 
+struct CodexConfig {
+  // A request codex has not answered after this long is answered for it with -32055 (0: never).
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(120)};
+};
+
 struct Config {
   std::filesystem::path source;  // the file it came from, or empty for defaults
+  CodexConfig codex;
   WorkersConfig workers;
   RecordingConfig recording;
   gates::PolicyConfig approvals;

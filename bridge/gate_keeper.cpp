@@ -18,22 +18,62 @@ namespace coco::bridge {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+namespace ec = protocol::error_code;
 
 namespace {
 
 constexpr auto kDirectoryPollInterval = std::chrono::milliseconds(250);
 constexpr std::size_t kMaxDecisionFileBytes = 64 * 1024;
 constexpr std::size_t kMaxRememberedGates = 1000;
+constexpr std::string_view kDecisionSuffix = ".decision.json";
 
 std::int64_t ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
 }
 
-// LSP's MessageType.Warning; one action per option, labelled so the answer maps back.
-json show_message_request(const gates::Prompt& p) {
-  json actions = json::array();
-  for (const auto& o : p.options) actions.push_back({{"title", o.label}});
-  return {{"type", 2}, {"message", p.title + "\n\n" + p.detail}, {"actions", actions}};
+std::string string_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// "g12" -> 12; anything else 0.
+std::uint64_t gate_number(std::string_view name) {
+  if (name.size() < 2 || name[0] != 'g') return 0;
+  std::uint64_t n = 0;
+  for (char c : name.substr(1)) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+// What is on disk at `path`, read only up to `max_bytes` (a file-change prompt shows it).
+gates::DiskText read_disk_text(const std::string& path, std::size_t max_bytes) {
+  gates::DiskText out;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    out.state = errno == ENOENT ? gates::DiskText::State::Missing : gates::DiskText::State::Unreadable;
+    return out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    out.state = gates::DiskText::State::Unreadable;
+    return out;
+  }
+  if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+    out.state = gates::DiskText::State::TooLarge;
+    return out;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    out.state = gates::DiskText::State::Unreadable;
+    return out;
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  out.text = s.str();
+  out.state = out.text.size() > max_bytes ? gates::DiskText::State::TooLarge : gates::DiskText::State::Read;
+  return out;
 }
 
 }  // namespace
@@ -41,6 +81,12 @@ json show_message_request(const gates::Prompt& p) {
 GateKeeper::GateKeeper(Session& session, gates::PolicyConfig policy, std::optional<gates::Mode> mode_override)
     : session_(session), policy_(std::move(policy)), mode_(mode_override.value_or(policy_.mode)),
       poll_timer_(session.io()) {
+  // A continued task keeps its gate files: new gates are numbered after them.
+  std::error_code err;
+  for (const auto& entry : fs::directory_iterator(gates_dir(), err)) {
+    std::string name = entry.path().stem().string();
+    next_gate_ = std::max(next_gate_, gate_number(name) + 1);
+  }
   register_methods();
 }
 
@@ -54,15 +100,29 @@ std::size_t GateKeeper::open_count() const {
   return n;
 }
 
-GateKeeper::Gate* GateKeeper::find(const std::string& gate_id) {
+const Gate* GateKeeper::find(const std::string& gate_id) const {
   auto it = gates_.find(gate_id);
   return it == gates_.end() ? nullptr : &it->second;
 }
 
-GateKeeper::Gate* GateKeeper::find_by_codex_id(const json& codex_id) {
+Gate* GateKeeper::find_open(const std::string& gate_id) {
+  auto it = gates_.find(gate_id);
+  return it == gates_.end() || it->second.resolved ? nullptr : &it->second;
+}
+
+Gate* GateKeeper::find_by_codex_id(const json& codex_id) {
   for (auto& [_, g] : gates_)
     if (!g.resolved && g.codex_id == codex_id && g.generation == session_.generation()) return &g;
   return nullptr;
+}
+
+gates::FileTexts GateKeeper::file_texts() const {
+  gates::FileTexts files;
+  std::size_t cap = policy_.max_text_bytes;
+  files.read = [cap](const std::string& path) { return read_disk_text(path, cap); };
+  files.cwd = session_.options().cwd;
+  files.max_text_bytes = cap;
+  return files;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,14 +131,14 @@ GateKeeper::Gate* GateKeeper::find_by_codex_id(const json& codex_id) {
 void GateKeeper::open(const json& codex_id, const std::string& method, const json& params, std::uint64_t generation) {
   std::string id = "g" + std::to_string(next_gate_++);
   json known_changes;
-  if (auto it = file_changes_.find(params.value("itemId", "")); it != file_changes_.end()) known_changes = it->second;
+  if (auto it = file_changes_.find(string_at(params, "itemId")); it != file_changes_.end()) known_changes = it->second;
 
   Gate& g = gates_[id];
   g.id = id;
   g.codex_id = codex_id;
   g.raw_params = params;
   g.generation = generation;
-  g.prompt = gates::make_prompt(method, params, known_changes);
+  g.prompt = gates::make_prompt(method, params, known_changes, file_texts());
   g.opened = std::chrono::steady_clock::now();
 
   json options = json::array();
@@ -117,112 +177,79 @@ void GateKeeper::open(const json& codex_id, const std::string& method, const jso
   if (policy_.timeout_s) {
     g.timeout = std::make_unique<asio::steady_timer>(session_.io());
     g.timeout->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(*policy_.timeout_s * 1000)));
-    g.timeout->async_wait([this, id](const asio::error_code& ec) {
-      if (ec) return;
-      Gate* gate = find(id);
-      if (!gate || gate->resolved) return;
-      const gates::Option* o = gate->prompt.first_of(policy_.on_timeout);
-      if (!o) o = gate->prompt.first_of(gates::OptionKind::Deny);
-      if (o) resolve(*gate, *o, "timeout", {}, nullptr, nullptr, "no answer within the approval timeout");
+    g.timeout->async_wait([this, id](const asio::error_code& e) {
+      if (e) return;
+      if (Gate* gate = find_open(id)) resolve_with(*gate, policy_.on_timeout, "timeout", "no answer within the approval timeout");
     });
   }
-  if (mode_ != gates::Mode::Dir) {
-    deliver(g);
-  } else if (client_approvals() == "prompt") {
-    // Headless hand-off: the client is told, but the answer must come through the directory.
-    g.delivery = Delivery::Prompt;
-    session_.notify_editor("coco/approval/pending", g.prompt.to_json(g.id));
-  }
+  if (mode_ == gates::Mode::Dir) session_.face().show_pending(g);
+  else session_.face().ask(g);
   schedule_directory_poll();
 }
 
-std::string GateKeeper::client_approvals() const {
-  const json& caps = session_.client_capabilities();
-  if (caps.contains("coco") && caps["coco"].is_object() && caps["coco"].contains("approvals") && caps["coco"]["approvals"].is_string())
-    return caps["coco"]["approvals"].get<std::string>();
+// ---------------------------------------------------------------------------------------------
+// What the face reports
+
+GateKeeper::Result GateKeeper::answer(const std::string& gate_id, const json& value) {
+  auto it = gates_.find(gate_id);
+  if (it == gates_.end()) return {ec::kInvalidParams, "no gate '" + gate_id + "'", nullptr};
+  Gate& g = it->second;
+  if (g.resolved)
+    return {ec::kRequestCancelled, "gate " + gate_id + " was already resolved by " + string_at(g.outcome, "by"), g.outcome};
+  auto parsed = gates::parse_answer(g.prompt, value);
+  if (auto* problem = std::get_if<std::string>(&parsed)) return {ec::kInvalidParams, *problem, nullptr};
+  const auto& a = std::get<gates::Answer>(parsed);
+  resolve(g, *a.option, "editor", a.feedback, a.answers);
   return {};
 }
 
-void GateKeeper::deliver(Gate& g) {
-  std::string approvals = client_approvals();
-  std::string id = g.id;
-  if (approvals == "prompt") {
-    g.delivery = Delivery::Prompt;
-    g.editor_request_id = session_.request_editor("coco/approval/request", g.prompt.to_json(g.id),
-                                                  [this, id](const json& r) { on_editor_answer(id, r); });
-  } else if (approvals == "lsp") {
-    g.delivery = Delivery::Lsp;
-    g.editor_request_id = session_.request_editor("window/showMessageRequest", show_message_request(g.prompt),
-                                                  [this, id](const json& r) { on_editor_answer(id, r); });
+void GateKeeper::reject_answer(const std::string& gate_id, const std::string& reason) {
+  Gate* g = find_open(gate_id);
+  if (!g) return;
+  ++g->rejected_answers;
+  bool again = g->rejected_answers < kMaxRejectedAnswers;
+  spdlog::warn("gate {}: the editor's answer was rejected ({}){}", gate_id, reason, again ? "; asking again" : "");
+  session_.task().event("gate.answerRejected",
+                        {{"gateId", gate_id}, {"reason", reason}, {"attempt", g->rejected_answers}, {"askingAgain", again}});
+  session_.face().answer_rejected(*g, reason, again);
+  if (again) {
+    session_.face().ask(*g);
   } else {
-    // Transparent: codex's own request, as codex sent it (with an id the editor cannot confuse).
-    g.delivery = Delivery::Raw;
-    g.editor_request_id =
-        session_.request_editor(g.prompt.method, g.raw_params, [this, id](const json& r) { on_raw_answer(id, r); });
+    resolve_with(*g, gates::OptionKind::Deny, "editor",
+                 "denied: the editor's answers were rejected " + std::to_string(g->rejected_answers) + " times");
   }
-  if (g.codex_id.is_number_integer()) session_.remember_codex_request_id(g.codex_id.get<std::int64_t>(), *g.editor_request_id);
+}
+
+void GateKeeper::dismiss(const std::string& gate_id) {
+  Gate* g = find_open(gate_id);
+  if (!g) return;
+  session_.task().event("gate.dismissed", {{"gateId", gate_id}});
+  if (!policy_.on_dismiss) return reject_answer(gate_id, "the prompt was dismissed without a choice");
+  resolve_with(*g, *policy_.on_dismiss, "editor", "the prompt was dismissed");
+}
+
+void GateKeeper::answer_raw(const std::string& gate_id, const json& response) {
+  Gate* g = find_open(gate_id);
+  if (!g) return late_answer(gate_id, response);
+  // Transparent mode: whatever the editor answered goes to codex as it is.
+  const json* error = response.is_object() && response.contains("error") ? &response["error"] : nullptr;
+  json result = response.is_object() && response.contains("result") ? response["result"] : json();
+  json body = error ? json{{"error", *error}} : json{{"result", result}};
+  session_.answer_codex(g->codex_id, g->generation, body);
+  json outcome = {{"gateId", g->id}, {"by", "editor"}, {"decision", error ? body : result}};
+  for (const auto& o : g->prompt.options)
+    if (!error && o.answer == result) outcome["optionId"] = o.id;
+  finish(*g, std::move(outcome));
+}
+
+void GateKeeper::late_answer(const std::string& gate_id, const json& response) {
+  const Gate* g = find(gate_id);
+  spdlog::info("late answer to gate {} ignored (already resolved by {})", gate_id, g ? string_at(g->outcome, "by") : "?");
+  session_.task().event("gate.lateAnswer", {{"gateId", gate_id}, {"response", response}});
 }
 
 // ---------------------------------------------------------------------------------------------
-// Answers
-
-void GateKeeper::on_editor_answer(const std::string& gate_id, const json& response) {
-  Gate* g = find(gate_id);
-  if (!g) return;
-  if (g->resolved) {
-    spdlog::info("late answer to gate {} ignored (already resolved by {})", gate_id, g->outcome.value("by", "?"));
-    session_.task().event("gate.lateAnswer", {{"gateId", gate_id}, {"response", response}});
-    return;
-  }
-  if (response.contains("error")) {
-    // The editor could not show the prompt: leave the gate to the directory, the timeout or policy.
-    spdlog::warn("the editor failed gate {}: {}", gate_id, response["error"].dump());
-    session_.task().event("gate.editorError", {{"gateId", gate_id}, {"error", response["error"]}});
-    return;
-  }
-  const json& result = response.value("result", json::object());
-  const gates::Option* option = nullptr;
-  std::string feedback;
-  json answers;
-  if (g->delivery == Delivery::Lsp) {
-    // showMessageRequest answers with the chosen action (or null when dismissed).
-    std::string title = result.is_object() ? result.value("title", "") : "";
-    for (const auto& o : g->prompt.options)
-      if (o.label == title) option = &o;
-    if (!option) {
-      session_.task().event("gate.editorError", {{"gateId", gate_id}, {"error", "the popup was dismissed"}});
-      return;
-    }
-  } else {
-    std::string option_id = result.is_object() ? result.value("optionId", "") : "";
-    option = g->prompt.find_option(option_id);
-    if (!option) {
-      session_.task().event("gate.editorError", {{"gateId", gate_id}, {"error", "unknown optionId '" + option_id + "'"}});
-      spdlog::warn("gate {}: the editor chose an unknown option '{}'", gate_id, option_id);
-      return;
-    }
-    feedback = result.value("feedback", "");
-    answers = result.value("answers", json());
-  }
-  resolve(*g, *option, "editor", feedback, answers);
-}
-
-void GateKeeper::on_raw_answer(const std::string& gate_id, const json& response) {
-  Gate* g = find(gate_id);
-  if (!g || g->resolved) {
-    if (g) session_.task().event("gate.lateAnswer", {{"gateId", gate_id}, {"response", response}});
-    return;
-  }
-  // Transparent mode: whatever the editor answered goes to codex as is.
-  json body = response.contains("error") ? json{{"error", response["error"]}} : json{{"result", response.value("result", json())}};
-  session_.answer_codex(g->codex_id, g->generation, body);
-  std::string option_id;
-  for (const auto& o : g->prompt.options)
-    if (o.answer == body.value("result", json())) option_id = o.id;
-  json outcome = {{"gateId", g->id}, {"by", "editor"}, {"decision", body.contains("result") ? body["result"] : body}};
-  if (!option_id.empty()) outcome["optionId"] = option_id;
-  finish(*g, std::move(outcome));
-}
+// Outcomes
 
 bool GateKeeper::resolve(Gate& g, const gates::Option& option, std::string_view by, const std::string& feedback,
                          const json& answers, const gates::Rule* rule, std::string_view note) {
@@ -235,9 +262,7 @@ bool GateKeeper::resolve(Gate& g, const gates::Option& option, std::string_view 
   if (rule) outcome["rule"] = rule->name;
   if (!note.empty()) outcome["note"] = note;
   if (!feedback.empty()) outcome["feedback"] = feedback;
-  bool notify = by != "editor";
   finish(g, outcome);
-  if (notify) notify_resolved(g, option.id, answer, by);
 
   // "Deny with feedback": decline, then tell the running turn why, so the agent goes on knowing.
   if (!feedback.empty() && option.kind == gates::OptionKind::Deny && !g.prompt.thread_id.empty() && !g.prompt.turn_id.empty()) {
@@ -246,21 +271,25 @@ bool GateKeeper::resolve(Gate& g, const gates::Option& option, std::string_view 
                            {{"threadId", g.prompt.thread_id},
                             {"expectedTurnId", g.prompt.turn_id},
                             {"input", json::array({{{"type", "text"}, {"text", feedback}}})}},
-                           [this, gate_id](const json& r) {
-                             if (r.contains("error")) {
-                               spdlog::warn("turn/steer with the feedback of gate {} failed: {}", gate_id, r["error"].dump());
-                               session_.task().event("gate.feedbackFailed", {{"gateId", gate_id}, {"error", r["error"]}});
-                             }
+                           [this, gate_id](CodexResponse& r) {
+                             if (!r.is_error()) return;
+                             spdlog::warn("turn/steer with the feedback of gate {} failed: {}", gate_id, r.body()["error"].dump());
+                             session_.task().event("gate.feedbackFailed", {{"gateId", gate_id}, {"error", r.body()["error"]}});
                            });
   }
   return true;
 }
 
+void GateKeeper::resolve_with(Gate& g, gates::OptionKind kind, std::string_view by, std::string_view note) {
+  const gates::Option* o = g.prompt.first_of(kind);
+  if (!o) o = g.prompt.first_of(gates::OptionKind::Deny);
+  if (o) resolve(g, *o, by, {}, nullptr, nullptr, note);
+  else close_unanswered(g, by, note);
+}
+
 void GateKeeper::close_unanswered(Gate& g, std::string_view by, std::string_view reason) {
   if (g.resolved) return;
-  json outcome = {{"gateId", g.id}, {"by", by}, {"decision", nullptr}, {"note", reason}};
-  finish(g, outcome);
-  notify_resolved(g, "", nullptr, by);
+  finish(g, {{"gateId", g.id}, {"by", by}, {"decision", nullptr}, {"note", reason}});
 }
 
 void GateKeeper::finish(Gate& g, json outcome) {
@@ -270,8 +299,9 @@ void GateKeeper::finish(Gate& g, json outcome) {
   g.outcome = outcome;
   session_.task().event("gate.resolved", outcome);
   write_gate_file(g);
-  spdlog::info("gate {} resolved by {}{}", g.id, outcome.value("by", "?"),
-               outcome.contains("optionId") ? ": " + outcome["optionId"].get<std::string>() : "");
+  spdlog::info("gate {} resolved by {}{}", g.id, string_at(outcome, "by"),
+               outcome.contains("optionId") ? ": " + string_at(outcome, "optionId") : "");
+  session_.face().gate_resolved(g);
   // Resolved gates are kept a while so late answers can be told apart from unknown ones.
   while (gates_.size() > kMaxRememberedGates) {
     auto it = std::find_if(gates_.begin(), gates_.end(), [](const auto& kv) { return kv.second.resolved; });
@@ -280,29 +310,23 @@ void GateKeeper::finish(Gate& g, json outcome) {
   }
 }
 
-void GateKeeper::notify_resolved(const Gate& g, const std::string& option_id, const json& decision, std::string_view by) {
-  // Only a client that got our prompt has a popup to close. In transparent mode codex's own
-  // serverRequest/resolved does that job.
-  if (g.delivery != Delivery::Prompt || !session_.editor_connected()) return;
-  json params = {{"gateId", g.id}, {"decision", decision}, {"by", by}};
-  if (!option_id.empty()) params["optionId"] = option_id;
-  session_.notify_editor("coco/approval/resolved", params);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Codex's side
 
 void GateKeeper::on_codex_notification(const std::string& method, const json& params) {
   if (method == "item/started") {
-    const json& item = params.value("item", json::object());
-    if (item.value("type", "") == "fileChange" && item.contains("changes")) file_changes_[item.value("id", "")] = item["changes"];
+    const json* item = params.contains("item") ? &params["item"] : nullptr;
+    if (item && string_at(*item, "type") == "fileChange" && item->contains("changes"))
+      file_changes_[string_at(*item, "id")] = (*item)["changes"];
   } else if (method == "item/fileChange/patchUpdated") {
-    if (params.contains("changes")) file_changes_[params.value("itemId", "")] = params["changes"];
+    if (params.contains("changes")) file_changes_[string_at(params, "itemId")] = params["changes"];
   } else if (method == "turn/completed") {
-    std::string turn_id = params.value("turn", json::object()).value("id", "");
+    const json* turn = params.contains("turn") ? &params["turn"] : nullptr;
+    std::string turn_id = turn ? string_at(*turn, "id") : std::string();
+    std::string status = turn ? string_at(*turn, "status") : std::string();
     for (auto& [_, g] : gates_)
       if (!g.resolved && g.prompt.turn_id == turn_id && !turn_id.empty())
-        close_unanswered(g, "upstream", "the turn ended (" + params["turn"].value("status", "") + ")");
+        close_unanswered(g, "upstream", "the turn ended (" + status + ")");
     file_changes_.clear();  // diffs are only needed while their turn can still ask
   }
 }
@@ -318,13 +342,8 @@ void GateKeeper::on_upstream_exit() {
 }
 
 void GateKeeper::on_editor_gone() {
-  for (auto& [_, g] : gates_) {
-    if (g.resolved) continue;
-    const gates::Option* o = g.prompt.first_of(policy_.on_disconnect);
-    if (!o) o = g.prompt.first_of(gates::OptionKind::Deny);
-    if (o) resolve(g, *o, "disconnect", {}, nullptr, nullptr, "the editor disconnected with the gate open");
-    else close_unanswered(g, "disconnect", "the editor disconnected");
-  }
+  for (auto& [_, g] : gates_)
+    if (!g.resolved) resolve_with(g, policy_.on_disconnect, "disconnect", "the editor disconnected with the gate open");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,7 +353,7 @@ void GateKeeper::write_gate_file(const Gate& g) {
   json j = g.prompt.to_json(g.id);
   j["status"] = g.resolved ? "resolved" : "open";
   if (g.resolved) j["outcome"] = g.outcome;
-  std::string body = j.dump(2) + "\n";
+  std::string body = j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   // Written on the loop: a few KB, twice per gate, and gates wait on humans anyway. Temp file and
   // rename, so a reader never sees half a gate; no fsync here (the task's fsyncs cover the rest).
   fs::path dir = gates_dir();
@@ -356,23 +375,24 @@ void GateKeeper::schedule_directory_poll() {
   if (polling_ || open_count() == 0) return;
   polling_ = true;
   poll_timer_.expires_after(kDirectoryPollInterval);
-  poll_timer_.async_wait([this](const asio::error_code& ec) {
+  poll_timer_.async_wait([this](const asio::error_code& e) {
     polling_ = false;
-    if (ec) return;
+    if (e) return;
     poll_directory();
     schedule_directory_poll();
   });
 }
 
 void GateKeeper::poll_directory() {
-  std::error_code ec;
-  fs::directory_iterator it(gates_dir(), ec);
-  if (ec) return;
+  std::error_code err;
+  fs::directory_iterator it(gates_dir(), err);
+  if (err) return;
   for (const auto& entry : it) {
     std::string name = entry.path().filename().string();
-    static constexpr std::string_view kSuffix = ".decision.json";
-    if (name.size() <= kSuffix.size() || name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) continue;
-    std::string gate_id = name.substr(0, name.size() - kSuffix.size());
+    if (name.size() <= kDecisionSuffix.size() ||
+        name.compare(name.size() - kDecisionSuffix.size(), kDecisionSuffix.size(), kDecisionSuffix) != 0)
+      continue;
+    std::string gate_id = name.substr(0, name.size() - kDecisionSuffix.size());
     fs::path path = entry.path();
 
     auto reject = [&](const std::string& why) {
@@ -389,18 +409,19 @@ void GateKeeper::poll_directory() {
     if (!S_ISREG(st.st_mode)) { reject("not a regular file"); continue; }
     if (st.st_uid != ::geteuid()) { reject("not owned by the bridge's user"); continue; }
     if (static_cast<std::size_t>(st.st_size) > kMaxDecisionFileBytes) { reject("larger than 64 KiB"); continue; }
-    Gate* g = find(gate_id);
-    if (!g) { reject("no gate named '" + gate_id + "'"); continue; }
-    if (g->resolved) { reject("gate " + gate_id + " is already resolved"); continue; }
-    std::ifstream in(path);
+    auto git = gates_.find(gate_id);
+    if (git == gates_.end()) { reject("no gate named '" + gate_id + "'"); continue; }
+    Gate& g = git->second;
+    if (g.resolved) { reject("gate " + gate_id + " is already resolved"); continue; }
+    std::ifstream in(path, std::ios::binary);
     std::stringstream buf;
     buf << in.rdbuf();
     json d = json::parse(buf.str(), nullptr, false);
-    if (d.is_discarded() || !d.is_object()) { reject("not a JSON object"); continue; }
-    const gates::Option* option = g->prompt.find_option(d.value("optionId", ""));
-    if (!option) { reject("unknown optionId '" + d.value("optionId", "") + "'"); continue; }
-    std::string feedback = d.contains("feedback") && d["feedback"].is_string() ? d["feedback"].get<std::string>() : "";
-    resolve(*g, *option, "directory", feedback, d.value("answers", json()));
+    if (d.is_discarded()) { reject("not JSON"); continue; }
+    auto parsed = gates::parse_answer(g.prompt, d);
+    if (auto* problem = std::get_if<std::string>(&parsed)) { reject(*problem); continue; }
+    const auto& a = std::get<gates::Answer>(parsed);
+    resolve(g, *a.option, "directory", a.feedback, a.answers);
     std::error_code rec;
     fs::rename(path, path.string() + ".applied", rec);
   }
@@ -410,27 +431,19 @@ void GateKeeper::poll_directory() {
 // coco/approval/* methods
 
 void GateKeeper::register_methods() {
-  session_.register_method("coco/approval/list", [this](const json& id, const json&) {
+  session_.methods().add("coco/approval/list", [this](const json&, Reply reply) {
     json open = json::array();
     for (const auto& [_, g] : gates_)
       if (!g.resolved) open.push_back(g.prompt.to_json(g.id));
-    session_.reply(id, {{"gates", open}, {"mode", gates::to_string(mode_)}});
+    reply({{"gates", open}, {"mode", gates::to_string(mode_)}});
   });
-  // The same as answering coco/approval/request, usable by any client (and the only way to get an
-  // error back for a late answer).
-  session_.register_method("coco/approval/answer", [this](const json& id, const json& params) {
-    std::string gate_id = params.value("gateId", "");
-    Gate* g = find(gate_id);
-    if (!g) return session_.reply_error(id, protocol::error_code::kInvalidParams, "no gate '" + gate_id + "'");
-    if (g->resolved)
-      return session_.reply_error(id, protocol::error_code::kRequestCancelled,
-                                  "gate " + gate_id + " was already resolved by " + g->outcome.value("by", "?"),
-                                  g->outcome);
-    const gates::Option* o = g->prompt.find_option(params.value("optionId", ""));
-    if (!o) return session_.reply_error(id, protocol::error_code::kInvalidParams, "unknown optionId for gate " + gate_id);
-    std::string feedback = params.contains("feedback") && params["feedback"].is_string() ? params["feedback"].get<std::string>() : "";
-    resolve(*g, *o, "editor", feedback, params.value("answers", json()));
-    session_.reply(id, {{"resolved", true}});
+  // The same as answering coco/approval/request, usable by any client; the only way to get an error
+  // back for an answer that came too late or named an unknown option.
+  session_.methods().add("coco/approval/answer", [this](const json& params, Reply reply) {
+    std::string gate_id = required_string(params, "gateId");
+    Result r = answer(gate_id, params);
+    if (r.code != 0) return reply.error(r.code, r.message, r.data);
+    reply({{"resolved", true}, {"outcome", find(gate_id)->outcome}});
   });
 }
 

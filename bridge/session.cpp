@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <unistd.h>
 
 namespace coco::bridge {
 
@@ -16,7 +15,6 @@ namespace ec = protocol::error_code;
 namespace {
 
 constexpr auto kFlushTimeout = std::chrono::milliseconds(2000);
-constexpr std::size_t kMaxRememberedCodexRequests = 4096;
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
@@ -25,7 +23,8 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   return v;
 }
 
-// Codex notifications the bridge looks inside; everything else passes through unparsed.
+// Codex notifications the core looks inside (for the task's events and the gates); everything else
+// goes to the face unparsed.
 bool is_observed_notification(std::string_view method) {
   return method == "thread/started" || method == "turn/started" || method == "turn/completed" ||
          method == "serverRequest/resolved" || method == "item/started" || method == "item/fileChange/patchUpdated";
@@ -39,24 +38,74 @@ std::string version_from_user_agent(const std::string& ua) {
   return ua.substr(slash + 1, end == std::string::npos ? std::string::npos : end - slash - 1);
 }
 
+// Typed reads of outside data: a field of the wrong type reads as absent.
+const json* member(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+std::string string_at(const json& obj, const char* key) {
+  const json* v = member(obj, key);
+  return v && v->is_string() ? v->get<std::string>() : std::string();
+}
+
 std::string first_prompt_text(const json& params) {
-  const json* input = params.is_object() && params.contains("input") ? &params["input"] : nullptr;
+  const json* input = member(params, "input");
   if (!input || !input->is_array()) return {};
   for (const auto& item : *input) {
-    if (item.is_object() && item.value("type", "") == "text" && item.contains("text") && item["text"].is_string())
-      return item["text"].get<std::string>();
+    if (string_at(item, "type") == "text") {
+      std::string text = string_at(item, "text");
+      if (!text.empty()) return text;
+    }
   }
   return {};
 }
 
+json parse_untrusted(std::string_view text) { return json::parse(text, nullptr, /*allow_exceptions=*/false); }
+
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+// CodexResponse
+
+const json& CodexResponse::body() {
+  if (!parsed_) {
+    parsed_ = true;
+    body_ = parse_untrusted(*line_);
+    if (body_.is_discarded() || !body_.is_object())
+      body_ = protocol::make_error(nullptr, ec::kInternalError, "codex sent an answer that is not a JSON object");
+  }
+  return body_;
+}
+
+bool CodexResponse::is_error() { return body().contains("error"); }
+
+std::string CodexResponse::line_with_id(const json& id) {
+  if (!parsed_ && env_.valid && !env_.has_jsonrpc) {
+    // Put the id in place without re-serializing a possibly large result.
+    std::string line = *line_;
+    line.replace(env_.id_begin, env_.id_end - env_.id_begin, id.dump());
+    return line;
+  }
+  json copy = body();
+  copy["id"] = id;
+  copy.erase("jsonrpc");
+  return protocol::to_line(copy);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Life cycle
+
 Session::Session(asio::io_context& io, BridgeOptions options, std::unique_ptr<EditorTransport> editor)
-    : io_(io), options_(std::move(options)), editor_(std::move(editor)), restart_timer_(io), flush_timer_(io) {}
+    : io_(io), options_(std::move(options)), editor_(std::move(editor)), restart_timer_(io), flush_timer_(io),
+      request_timer_(io) {}
 
 Session::~Session() {
   if (task_) task_->on_recorder_relieved(nullptr);
 }
+
+void Session::set_face(std::unique_ptr<Face> face) { face_ = std::move(face); }
 
 std::string_view Session::to_string(UpstreamState s) {
   switch (s) {
@@ -71,18 +120,29 @@ std::string_view Session::to_string(UpstreamState s) {
   return "unknown";
 }
 
-void Session::start() {
-  taskdir::TaskMeta meta;
-  meta.cwd = options_.cwd;
+void Session::open_task() {
   taskdir::WriterOptions writer;
   writer.pause_above_bytes = options_.config.recording.buffer_bytes;
   writer.resume_below_bytes = writer.pause_above_bytes / 4;
   writer.max_queued_bytes = 8 * writer.pause_above_bytes;
-  task_ = taskdir::TaskWriter::create(options_.task_root, meta, writer);
+  if (!options_.continue_task.empty()) {
+    task_ = taskdir::TaskWriter::resume(options_.continue_task, writer);
+    title_set_ = task_->has_title();
+    spdlog::info("continuing task directory {}", task_->dir().string());
+  } else {
+    taskdir::TaskMeta meta;
+    meta.cwd = options_.cwd;
+    task_ = taskdir::TaskWriter::create(options_.task_root, meta, writer);
+    spdlog::info("task directory: {}", task_->dir().string());
+  }
   app_server_log_ = task_->add_agent("app-server", "app-server");
-  spdlog::info("task directory: {}", task_->dir().string());
+}
 
-  editor_->on_message = [this](std::string&& body) { on_editor_frame(std::move(body)); };
+void Session::start() {
+  if (!face_) throw std::logic_error("Session::start without a face");
+  open_task();
+
+  editor_->on_message = [this](std::string&& body) { guarded("a message from the editor", [&] { on_editor_frame(std::move(body)); }); };
   editor_->on_bad_frame = [this](const std::string& problem) { on_editor_bad_frame(problem); };
   editor_->on_drained = [this] { update_backpressure(); };
   // The disk thread says when the recorder has caught up; the loop resumes reading. `alive` keeps a
@@ -101,6 +161,18 @@ void Session::start() {
   editor_->start();
 }
 
+template <typename Fn>
+void Session::guarded(std::string_view where, Fn&& what) {
+  // One bad message must never end the session: whatever escapes is logged and recorded, and the
+  // bridge serves the next message.
+  try {
+    what();
+  } catch (const std::exception& e) {
+    spdlog::error("error while handling {}: {}", where, e.what());
+    if (task_) task_->event("bridge.error", {{"where", where}, {"error", e.what()}});
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Supervision
 
@@ -116,10 +188,10 @@ void Session::start_upstream() {
 
   ++generation_;
   upstream_ = std::make_unique<Upstream>(io_, std::move(uo), app_server_log_);
-  upstream_->on_message = [this](std::string&& line) { on_codex_frame(std::move(line)); };
+  upstream_->on_message = [this](std::string&& line) { guarded("a message from codex", [&] { on_codex_frame(std::move(line)); }); };
   upstream_->on_bad_frame = [this](const std::string& problem) {
     spdlog::warn("codex sent a bad frame: {}", problem);
-    if (app_server_log_) app_server_log_->invalid(dir::kCodexToEditor, problem, "");
+    if (app_server_log_) app_server_log_->invalid(face_->codex_record_direction(), problem, "");
   };
   upstream_->on_drained = [this] { update_backpressure(); };
   upstream_->on_exit = [this](const process::ExitStatus& st, const std::string& tail) { on_upstream_exit(st, tail); };
@@ -131,7 +203,8 @@ void Session::start_upstream() {
     upstream_.reset();
     set_upstream_state(UpstreamState::GaveUp);
     final_status_ = "failed";
-    notify_editor("coco/upstream/exited", {{"error", e.what()}, {"restarting", false}});
+    failure_reason_ = std::string("codex could not be started: ") + e.what();
+    face_->notify("coco/upstream/exited", {{"error", e.what()}, {"restarting", false}});
     return;
   }
   task_->event("upstream.started", {{"pid", upstream_->pid()}, {"generation", generation_}, {"codex", options_.codex}});
@@ -149,20 +222,21 @@ void Session::set_upstream_state(UpstreamState s) {
   spdlog::debug("upstream state: {}", to_string(s));
 }
 
+std::string Session::codex_unavailable_reason() const {
+  if (state_ == UpstreamState::GaveUp) return "codex is not running (it kept exiting; coco/upstream/restart tries again)";
+  return "codex is not ready (" + std::string(to_string(state_)) + ")";
+}
+
 void Session::replay_handshake() {
   // A restarted codex knows nothing of the editor: give it the editor's own handshake again.
   set_upstream_state(UpstreamState::Replaying);
-  request_codex("initialize", initialize_params_, [this](const json& response) {
+  request_codex("initialize", initialize_params_, [this](CodexResponse& response) {
     if (state_ != UpstreamState::Replaying) return;
-    if (response.contains("error")) spdlog::warn("codex rejected the replayed initialize: {}", response["error"].dump());
-    if (editor_initialized_) {
-      json n = protocol::make_notification("initialized", nullptr);
-      record(dir::kBridgeToCodex, protocol::to_line(n));
-      send_to_codex(n);
-    }
+    if (response.is_error()) spdlog::warn("codex rejected the replayed initialize: {}", response.body()["error"].dump());
+    if (editor_initialized_) notify_codex("initialized", nullptr);
     set_upstream_state(UpstreamState::Ready);
     task_->event("upstream.restarted", {{"pid", upstream_->pid()}, {"restarts", restarts_}});
-    notify_editor("coco/upstream/restarted", {{"pid", upstream_->pid()}, {"restarts", restarts_}});
+    face_->notify("coco/upstream/restarted", {{"pid", upstream_->pid()}, {"restarts", restarts_}});
   });
 }
 
@@ -173,19 +247,14 @@ void Session::on_upstream_exit(const process::ExitStatus& status, const std::str
   // Every request codex still owed an answer to gets an error now, not a hang.
   auto pending = to_codex_.take_all();
   for (auto& [wire_id, entry] : pending) {
-    json err = protocol::make_error(entry.original_id, ec::kUpstreamExited,
-                                    "codex exited before answering (" + status.describe() + ")",
-                                    {{"method", entry.method}});
-    if (entry.on_response) entry.on_response(err);
-    else {
-      std::string line = protocol::to_line(err);
-      record(dir::kBridgeToEditor, line);
-      send_to_editor(line);
-    }
+    CodexResponse err(protocol::make_error(nullptr, ec::kUpstreamExited,
+                                           "codex exited before answering (" + status.describe() + ")",
+                                           {{"method", entry.method}}));
+    if (entry.on_response) guarded("an answer for a request codex owed", [&] { entry.on_response(err); });
   }
   // Requests from the dead codex can no longer be answered; late answers are dropped by generation.
-  codex_request_ids_.clear();
-  if (gates_) gates_->on_upstream_exit();
+  face_->on_upstream_exit();
+  gates_->on_upstream_exit();
 
   bool will_restart = false;
   std::chrono::milliseconds delay{0};
@@ -215,7 +284,7 @@ void Session::on_upstream_exit(const process::ExitStatus& status, const std::str
     finish_if_done();
     return;
   }
-  notify_editor("coco/upstream/exited", info);
+  face_->notify("coco/upstream/exited", info);
   if (will_restart) {
     set_upstream_state(UpstreamState::Restarting);
     restart_timer_.expires_after(delay);
@@ -228,6 +297,7 @@ void Session::on_upstream_exit(const process::ExitStatus& status, const std::str
                   recent_restarts_.size() + 1);
     set_upstream_state(UpstreamState::GaveUp);
     final_status_ = "failed";
+    failure_reason_ = "codex kept exiting (" + status.describe() + ")";
   }
 }
 
@@ -245,217 +315,121 @@ void Session::schedule_restart() {
 void Session::on_editor_bad_frame(const std::string& problem) {
   spdlog::warn("bad frame from the editor: {}", problem);
   if (app_server_log_) app_server_log_->invalid(dir::kEditorToBridge, problem, "");
-  std::string line = protocol::to_line(protocol::make_error(nullptr, ec::kBadFrame, problem));
-  record(dir::kBridgeToEditor, line);
-  send_to_editor(line);
+  emit_to_editor(protocol::make_error(nullptr, ec::kBadFrame, problem));
 }
 
 void Session::on_editor_frame(std::string&& body) {
   if (!client_connected_) {
     client_connected_ = true;
-    task_->event("client.connected", {{"transport", editor_->describe()}});
+    task_->event("client.connected", {{"transport", editor_->describe()}, {"face", face_->describe().value("name", "")}});
   }
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json parsed = parse_untrusted(body);
   if (parsed.is_discarded()) {
     if (app_server_log_) app_server_log_->invalid(dir::kEditorToBridge, "parse error", body);
-    std::string line = protocol::to_line(protocol::make_error(nullptr, ec::kParseError, "Parse error: the message is not valid JSON"));
-    record(dir::kBridgeToEditor, line);
-    send_to_editor(line);
+    emit_to_editor(protocol::make_error(nullptr, ec::kParseError, "Parse error: the message is not valid JSON"));
     return;
   }
   protocol::Message m = protocol::classify(std::move(parsed));
-  bool coco_bound = m.kind == Kind::Response || m.method.rfind("coco/", 0) == 0 || m.method == "shutdown" || m.method == "exit";
+  if (m.kind == Kind::Invalid) {
+    record(dir::kEditorToBridge, protocol::to_line(m.body));
+    emit_to_editor(protocol::make_error(m.id, ec::kInvalidRequest, "Invalid request: " + m.problem));
+    return;
+  }
   // Bodies from a Content-Length editor may be pretty-printed: recordings are one line each.
-  record(coco_bound ? dir::kEditorToBridge : dir::kEditorToCodex,
+  record(face_->record_direction(m),
          body.find('\n') == std::string::npos ? std::string_view(body) : std::string_view(protocol::to_line(m.body)));
   switch (m.kind) {
-  case Kind::Request: route_editor_request(m); break;
-  case Kind::Notification: route_editor_notification(m); break;
-  case Kind::Response: route_editor_response(m); break;
-  case Kind::Invalid: {
-    std::string line = protocol::to_line(protocol::make_error(m.id, ec::kInvalidRequest, "Invalid request: " + m.problem));
-    record(dir::kBridgeToEditor, line);
-    send_to_editor(line);
-    break;
+  case Kind::Request: return face_->on_editor_request(m);
+  case Kind::Notification: return face_->on_editor_notification(m);
+  case Kind::Response: return face_->on_editor_response(m);
+  case Kind::Invalid: return;
   }
-  }
-}
-
-void Session::route_editor_request(protocol::Message& m) {
-  if (m.method.rfind("coco/", 0) == 0) {
-    auto it = methods_.find(m.method);
-    if (it == methods_.end()) return reply_error(m.id, ec::kMethodNotFound, "Unknown method: " + m.method);
-    json params = m.body.contains("params") ? m.body["params"] : json::object();
-    try {
-      it->second(m.id, params);
-    } catch (const std::exception& e) {
-      reply_error(m.id, ec::kInvalidParams, e.what());
-    }
-    return;
-  }
-  if (m.method == "shutdown") {  // LSP's polite goodbye; codex has no such method
-    shutting_down_ = true;
-    return reply(m.id, nullptr);
-  }
-  if (state_ != UpstreamState::Ready) {
-    std::string why = state_ == UpstreamState::GaveUp ? "codex is not running (it kept exiting; coco/upstream/restart tries again)"
-                                                      : "codex is not ready (" + std::string(to_string(state_)) + ")";
-    return reply_error(m.id, ec::kUpstreamUnavailable, why);
-  }
-  if (m.method == "initialize") {
-    initialize_params_ = m.body.value("params", json::object());
-    if (initialize_params_.contains("capabilities") && initialize_params_["capabilities"].is_object()) {
-      client_capabilities_ = initialize_params_["capabilities"];
-      // Coco's own capabilities are the bridge's business, not codex's.
-      initialize_params_["capabilities"].erase("coco");
-      m.body["params"]["capabilities"].erase("coco");
-    }
-  } else if (m.method == "turn/start" && !title_set_) {
-    std::string prompt = first_prompt_text(m.body.value("params", json::object()));
-    if (!prompt.empty()) {
-      task_->set_title(prompt);
-      title_set_ = true;
-    }
-  }
-  protocol::PendingRequests::Entry entry;
-  entry.original_id = m.id;
-  entry.method = m.method;
-  entry.generation = generation_;
-  m.body["id"] = to_codex_.add(std::move(entry));
-  m.body.erase("jsonrpc");
-  send_to_codex(m.body);
-}
-
-void Session::route_editor_notification(protocol::Message& m) {
-  if (m.method == "exit") return on_editor_gone("exit notification");
-  if (m.method.rfind("coco/", 0) == 0) return;  // no coco/* notifications are defined from editors
-  if (m.method == "initialized") editor_initialized_ = true;
-  if (state_ != UpstreamState::Ready) {
-    spdlog::warn("dropping notification {}: codex is not ready", m.method);
-    return;
-  }
-  m.body.erase("jsonrpc");
-  send_to_codex(m.body);
-}
-
-void Session::route_editor_response(protocol::Message& m) {
-  auto entry = to_editor_.take(m.id);
-  if (!entry) {
-    spdlog::warn("the editor answered an unknown request id {}", m.id.dump());
-    return;
-  }
-  if (entry->on_response) return entry->on_response(m.body);
-  if (entry->generation != generation_ || state_ == UpstreamState::Restarting || state_ == UpstreamState::GaveUp) {
-    spdlog::info("dropping the editor's answer to {}: the codex that asked has exited", entry->method);
-    return;
-  }
-  m.body["id"] = entry->original_id;
-  m.body.erase("jsonrpc");
-  send_to_codex(m.body);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Codex -> bridge
 
 void Session::on_codex_frame(std::string&& line) {
-  record(dir::kCodexToEditor, line);
+  record(face_->codex_record_direction(), line);
   protocol::Envelope env = protocol::scan_envelope(line);
-  // The hot path: notifications we do not need to look into go out exactly as they came.
+  // The hot path: notifications the core does not look into go to the face exactly as they came.
   if (env.is_notification() && !env.has_jsonrpc && !is_observed_notification(env.method)) {
-    return send_to_editor(line);
+    return face_->on_codex_notification(std::move(line), env, nullptr);
   }
-  if (env.is_response() && !env.has_jsonrpc) return route_codex_response(line, env);
+  if (env.is_response() && !env.has_jsonrpc) return on_codex_response(line, env);
 
-  json parsed = json::parse(line, nullptr, false);
+  json parsed = parse_untrusted(line);
   if (parsed.is_discarded()) {
     spdlog::warn("codex sent a line that is not JSON ({} bytes); not forwarded", line.size());
+    task_->event("upstream.badMessage", {{"error", "not JSON"}, {"bytes", line.size()}});
     return;
   }
   protocol::Message m = protocol::classify(std::move(parsed));
   switch (m.kind) {
-  case Kind::Request: return route_codex_request(std::move(m.body));
+  case Kind::Request: return on_codex_request(std::move(m.body));
   case Kind::Notification:
     m.body.erase("jsonrpc");
     observe_codex_notification(m.body);
-    return send_to_editor(protocol::to_line(m.body));
+    return face_->on_codex_notification(std::move(line), env, &m.body);
   case Kind::Response: {
     m.body.erase("jsonrpc");
     std::string compact = protocol::to_line(m.body);
-    return route_codex_response(compact, protocol::scan_envelope(compact));
+    return on_codex_response(compact, protocol::scan_envelope(compact));
   }
-  case Kind::Invalid: spdlog::warn("codex sent an invalid message ({}); not forwarded", m.problem); return;
-  }
-}
-
-void Session::route_codex_response(std::string& line, const protocol::Envelope& env) {
-  auto wire_id = parse_int(std::string_view(line).substr(env.id_begin, env.id_end - env.id_begin));
-  auto entry = wire_id ? to_codex_.take(json(*wire_id)) : std::nullopt;
-  if (!entry) {
-    spdlog::warn("codex answered an unknown request id {}", line.substr(env.id_begin, env.id_end - env.id_begin));
+  case Kind::Invalid:
+    spdlog::warn("codex sent an invalid message ({}); not forwarded", m.problem);
+    task_->event("upstream.badMessage", {{"error", m.problem}});
     return;
   }
-  if (entry->on_response || entry->method == "initialize") {
-    json body = json::parse(line, nullptr, false);
-    if (body.is_discarded()) return;
-    body["id"] = entry->original_id;
-    if (entry->on_response) return entry->on_response(body);
-    if (body.contains("result") && body["result"].is_object()) {
-      codex_version_ = version_from_user_agent(body["result"].value("userAgent", ""));
-      if (!codex_version_.empty()) task_->set_codex_version(codex_version_);
-      body["result"]["coco"] = coco_info();
-    }
-    return send_to_editor(protocol::to_line(body));
-  }
-  // Put the editor's own id back without re-serializing a possibly large result.
-  line.replace(env.id_begin, env.id_end - env.id_begin, entry->original_id.dump());
-  send_to_editor(line);
 }
 
-void Session::route_codex_request(json body) {
+void Session::on_codex_response(std::string& line, const protocol::Envelope& env) {
+  std::string_view id_text = std::string_view(line).substr(env.id_begin, env.id_end - env.id_begin);
+  auto wire_id = parse_int(id_text);
+  auto entry = wire_id ? to_codex_.take(json(*wire_id)) : std::nullopt;
+  if (!entry) {
+    spdlog::warn("codex answered an unknown request id {}", id_text);
+    return;
+  }
+  CodexResponse response(line, env);
+  if (entry->on_response) entry->on_response(response);
+}
+
+void Session::on_codex_request(json body) {
   body.erase("jsonrpc");
-  json codex_id = body["id"];
-  std::string method = body.value("method", "");
-  if (gates_ && gates::needs_human(method)) {
+  std::string method = string_at(body, "method");
+  if (gates::needs_human(method)) {
     // Requests that wait on a human become gates (policy, prompt, timeout, directory hand-off).
-    return gates_->open(codex_id, method, body.value("params", json::object()), generation_);
+    const json* params = member(body, "params");
+    return gates_->open(body["id"], method, params && params->is_object() ? *params : json::object(), generation_);
   }
-  protocol::PendingRequests::Entry entry;
-  entry.original_id = codex_id;
-  entry.method = body.value("method", "");
-  entry.generation = generation_;
-  std::int64_t editor_id = to_editor_.add(std::move(entry));
-  if (codex_id.is_number_integer()) remember_codex_request_id(codex_id.get<std::int64_t>(), editor_id);
-  body["id"] = editor_id;
-  send_to_editor(protocol::to_line(body));
+  face_->on_codex_request(std::move(body));
 }
 
-void Session::observe_codex_notification(json& body) {
-  const std::string method = body.value("method", "");
-  json& params = body["params"];
-  if (!params.is_object()) return;
+void Session::observe_codex_notification(const json& body) {
+  const std::string method = string_at(body, "method");
+  const json* params_ptr = member(body, "params");
+  if (!params_ptr || !params_ptr->is_object()) return;
+  const json& params = *params_ptr;
+  const json* turn = member(params, "turn");
+  static const json kNoObject = json::object();
+  const json& turn_obj = turn && turn->is_object() ? *turn : kNoObject;
   if (method == "item/started" || method == "item/fileChange/patchUpdated") {
-    if (gates_) gates_->on_codex_notification(method, params);
+    gates_->on_codex_notification(method, params);
   } else if (method == "thread/started") {
-    task_->event("thread.started", {{"threadId", params["thread"].value("id", "")}});
+    const json* thread = member(params, "thread");
+    task_->event("thread.started", {{"threadId", thread ? string_at(*thread, "id") : std::string()}});
   } else if (method == "turn/started") {
-    task_->event("turn.started", {{"threadId", params.value("threadId", "")}, {"turnId", params["turn"].value("id", "")}});
+    task_->event("turn.started", {{"threadId", string_at(params, "threadId")}, {"turnId", string_at(turn_obj, "id")}});
   } else if (method == "turn/completed") {
-    json ev = {{"threadId", params.value("threadId", "")},
-               {"turnId", params["turn"].value("id", "")},
-               {"status", params["turn"].value("status", "")}};
-    if (params["turn"].contains("error") && !params["turn"]["error"].is_null()) ev["error"] = params["turn"]["error"];
+    json ev = {{"threadId", string_at(params, "threadId")},
+               {"turnId", string_at(turn_obj, "id")},
+               {"status", string_at(turn_obj, "status")}};
+    if (const json* err = member(turn_obj, "error"); err && !err->is_null()) ev["error"] = *err;
     task_->event("turn.completed", ev);
-    if (gates_) gates_->on_codex_notification(method, params);
+    gates_->on_codex_notification(method, params);
   } else if (method == "serverRequest/resolved") {
-    if (gates_ && params.contains("requestId")) gates_->on_codex_request_resolved(params["requestId"]);
-    // codex names the request by its own id; the editor only knows the id we gave it.
-    if (params.contains("requestId") && params["requestId"].is_number_integer()) {
-      auto it = codex_request_ids_.find(params["requestId"].get<std::int64_t>());
-      if (it != codex_request_ids_.end()) {
-        params["requestId"] = it->second;
-        codex_request_ids_.erase(it);
-      }
-    }
+    if (const json* id = member(params, "requestId")) gates_->on_codex_request_resolved(*id);
   }
 }
 
@@ -466,8 +440,8 @@ void Session::record(std::string_view direction, std::string_view raw) {
   if (options_.record_messages && app_server_log_) app_server_log_->message(direction, raw);
 }
 
-void Session::send_to_editor(std::string_view body) {
-  editor_->send(body);
+void Session::send_to_editor(std::string_view line) {
+  editor_->send(line);
   update_backpressure();
 }
 
@@ -477,51 +451,112 @@ void Session::send_to_codex(const json& body) {
   update_backpressure();
 }
 
-void Session::update_backpressure() {
-  // A slow editor pauses codex's output; a slow codex pauses the editor's input; a disk that falls
-  // behind the recording pauses both (every message is recorded as it passes), so that recordings
-  // are complete. Memory stays bounded by the high-water marks plus one frame.
-  bool disk_behind = task_ && task_->recorder_congested();
-  if (upstream_) {
-    if (editor_->congested() || disk_behind) upstream_->pause_reading();
-    else upstream_->resume_reading();
-    if (upstream_->congested() || disk_behind) editor_->pause_reading();
-    else editor_->resume_reading();
-  } else if (disk_behind) {
-    editor_->pause_reading();
+void Session::emit_to_editor(const json& message) {
+  std::string line = protocol::to_line(message);
+  record(dir::kBridgeToEditor, line);
+  send_to_editor(line);
+}
+
+void Session::forward_to_editor(std::string_view line) { send_to_editor(line); }
+
+Reply Session::make_reply(const json& id, std::string method) {
+  // The answer may come after the session is gone (a join still waiting at exit): then it is dropped.
+  return Reply(id, std::move(method), [this, alive = std::weak_ptr<int>(alive_)](json response) {
+    if (alive.lock() && !editor_gone_) emit_to_editor(response);
+  });
+}
+
+void Session::forward_response_to_editor(const json& editor_id, CodexResponse& response) {
+  if (response.made_up()) {
+    json body = response.body();
+    body["id"] = editor_id;
+    emit_to_editor(body);
   } else {
-    editor_->resume_reading();
+    forward_to_editor(response.line_with_id(editor_id));
   }
 }
 
-void Session::reply(const json& id, json result) {
-  std::string line = protocol::to_line(protocol::make_result(id, std::move(result)));
-  record(dir::kBridgeToEditor, line);
-  send_to_editor(line);
+void Session::update_backpressure() {
+  // A slow editor pauses codex's output and the editor's own requests (whose answers would pile up
+  // toward it); a slow codex pauses the editor's input; a disk that falls behind the recording pauses
+  // both (every message is recorded as it passes), so that recordings are complete. Memory stays
+  // bounded by the high-water marks plus one frame.
+  bool disk_behind = task_ && task_->recorder_congested();
+  bool editor_slow = editor_->congested();
+  bool codex_slow = upstream_ && upstream_->congested();
+  if (upstream_) {
+    if (editor_slow || disk_behind) upstream_->pause_reading();
+    else upstream_->resume_reading();
+  }
+  if (editor_slow || codex_slow || disk_behind) editor_->pause_reading();
+  else editor_->resume_reading();
 }
 
-void Session::reply_error(const json& id, int code, std::string_view message, json data) {
-  std::string line = protocol::to_line(protocol::make_error(id, code, message, std::move(data)));
-  record(dir::kBridgeToEditor, line);
-  send_to_editor(line);
-}
-
-void Session::notify_editor(std::string_view method, json params) {
-  std::string line = protocol::to_line(protocol::make_notification(method, std::move(params)));
-  record(dir::kBridgeToEditor, line);
-  send_to_editor(line);
-}
-
-std::int64_t Session::request_editor(std::string_view method, json params, std::function<void(const json&)> on_response) {
-  protocol::PendingRequests::Entry entry;
-  entry.method = std::string(method);
+std::int64_t Session::add_codex_request(std::string method, CodexCallback on_response) {
+  protocol::PendingRequests<CodexCallback>::Entry entry;
+  entry.method = std::move(method);
   entry.generation = generation_;
   entry.on_response = std::move(on_response);
-  std::int64_t id = to_editor_.add(std::move(entry));
-  std::string line = protocol::to_line(protocol::make_request(id, method, std::move(params)));
-  record(dir::kBridgeToEditor, line);
-  send_to_editor(line);
+  auto timeout = options_.config.codex.request_timeout;
+  if (timeout.count() > 0) entry.deadline = std::chrono::steady_clock::now() + timeout;
+  std::int64_t id = to_codex_.add(std::move(entry));
+  if (timeout.count() > 0 && !request_timer_armed_) expire_codex_requests();
   return id;
+}
+
+void Session::expire_codex_requests() {
+  // Requests codex never answers would otherwise stay pending forever (and their editor waiting).
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [wire_id, entry] : to_codex_.take_expired(now)) {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(options_.config.codex.request_timeout).count();
+    spdlog::warn("codex did not answer {} (id {}) within {} s", entry.method, wire_id, secs);
+    task_->event("upstream.requestTimedOut", {{"method", entry.method}, {"id", wire_id}, {"timeoutS", secs}});
+    CodexResponse err(protocol::make_error(nullptr, ec::kUpstreamTimeout,
+                                           "codex did not answer within " + std::to_string(secs) + " s",
+                                           {{"method", entry.method}}));
+    if (entry.on_response) guarded("a request codex did not answer", [&] { entry.on_response(err); });
+  }
+  auto next = to_codex_.next_deadline();
+  request_timer_armed_ = next != protocol::PendingRequests<CodexCallback>::Clock::time_point::max();
+  if (!request_timer_armed_) return;
+  request_timer_.expires_at(next);
+  request_timer_.async_wait([this](const asio::error_code& e) {
+    if (e) return;
+    request_timer_armed_ = false;
+    expire_codex_requests();
+  });
+}
+
+void Session::request_codex(std::string_view method, json params, CodexCallback on_response) {
+  std::int64_t id = add_codex_request(std::string(method), std::move(on_response));
+  json msg = protocol::make_request(id, method, std::move(params));
+  record(dir::kBridgeToCodex, protocol::to_line(msg));
+  send_to_codex(msg);
+}
+
+void Session::forward_request_to_codex(json body, CodexCallback on_response) {
+  if (!title_set_ && string_at(body, "method") == "turn/start") {
+    const json* params = member(body, "params");
+    std::string prompt = params ? first_prompt_text(*params) : std::string();
+    if (!prompt.empty()) {
+      task_->set_title(prompt);
+      title_set_ = true;
+    }
+  }
+  body["id"] = add_codex_request(string_at(body, "method"), std::move(on_response));
+  body.erase("jsonrpc");
+  send_to_codex(body);
+}
+
+void Session::notify_codex(std::string_view method, json params) {
+  json msg = protocol::make_notification(method, std::move(params));
+  record(dir::kBridgeToCodex, protocol::to_line(msg));
+  send_to_codex(msg);
+}
+
+void Session::forward_to_codex(json body) {
+  body.erase("jsonrpc");
+  send_to_codex(body);
 }
 
 void Session::answer_codex(const json& codex_id, std::uint64_t generation, json body) {
@@ -534,81 +569,68 @@ void Session::answer_codex(const json& codex_id, std::uint64_t generation, json 
   send_to_codex(body);
 }
 
-void Session::remember_codex_request_id(std::int64_t codex_id, std::int64_t editor_id) {
-  codex_request_ids_[codex_id] = editor_id;
-  if (codex_request_ids_.size() > kMaxRememberedCodexRequests) codex_request_ids_.erase(codex_request_ids_.begin());
+void Session::set_codex_version_from(const json& initialize_result) {
+  codex_version_ = version_from_user_agent(string_at(initialize_result, "userAgent"));
+  if (!codex_version_.empty()) task_->set_codex_version(codex_version_);
 }
 
 void Session::on_editor_gone(const std::string& reason) {
   if (editor_gone_) return;
   editor_gone_ = true;
   task_->event("client.disconnected", {{"reason", reason}});
-  // Nothing may wait forever on an editor that left: gates get their on_disconnect answer, and
-  // codex requests forwarded raw get an error.
-  if (gates_) gates_->on_editor_gone();
-  for (auto& [editor_id, entry] : to_editor_.take_all()) {
-    if (entry.on_response) continue;  // the bridge's own prompts: the gates were just answered
-    {
-      answer_codex(entry.original_id, entry.generation,
-                   {{"error", {{"code", ec::kInternalError}, {"message", "the editor disconnected before answering"}}}});
-    }
-  }
+  // Nothing may wait forever on an editor that left: gates get their on_disconnect answer, and what
+  // the face forwarded to the editor gets an error.
+  gates_->on_editor_gone();
+  face_->on_editor_gone();
   shutdown("the editor went away (" + reason + ")");
 }
-
-void Session::request_codex(std::string_view method, json params, std::function<void(const json&)> on_response) {
-  protocol::PendingRequests::Entry entry;
-  entry.method = std::string(method);
-  entry.generation = generation_;
-  entry.on_response = std::move(on_response);
-  std::int64_t id = to_codex_.add(std::move(entry));
-  json msg = protocol::make_request(id, method, std::move(params));
-  record(dir::kBridgeToCodex, protocol::to_line(msg));
-  send_to_codex(msg);
-}
-
-void Session::register_method(std::string name, MethodHandler handler) { methods_[std::move(name)] = std::move(handler); }
 
 // ---------------------------------------------------------------------------------------------
 // coco/* methods of the core bridge
 
 json Session::coco_info() const {
-  json methods = json::array();
-  for (const auto& [name, _] : methods_) methods.push_back(name);
-  std::sort(methods.begin(), methods.end());
   return {{"version", kCocoVersion},
           {"codexVersion", codex_version_.empty() ? json(nullptr) : json(codex_version_)},
           {"pinnedCodexVersion", kPinnedCodexVersion},
           {"taskId", task_->id()},
           {"taskDir", task_->dir().string()},
-          {"capabilities", {{"methods", methods}, {"framing", {"content-length", "lines"}}}}};
+          {"capabilities", {{"methods", methods_.names()}, {"framing", {"content-length", "lines"}}}}};
 }
 
 void Session::register_core_methods() {
-  register_method("coco/status", [this](const json& id, const json&) {
+  methods_.add("coco/status", [this](const json&, Reply reply) {
     json status = coco_info();
     status["upstream"] = {{"state", to_string(state_)},
                           {"pid", upstream_ ? json(upstream_->pid()) : json(nullptr)},
                           {"restarts", restarts_}};
-    status["pending"] = {{"toCodex", to_codex_.size()}, {"toEditor", to_editor_.size()}};
-    status["editor"] = {{"transport", editor_->describe()}};
-    reply(id, status);
+    status["pending"] = {{"toCodex", to_codex_.size()}, {"gates", gates_->open_count()}};
+    status["editor"] = {{"transport", editor_->describe()}, {"face", face_->describe()}};
+    reply(status);
   });
-  register_method("coco/upstream/restart", [this](const json& id, const json&) {
+  methods_.add("coco/upstream/restart", [this](const json&, Reply reply) {
     // A manual restart clears the give-up budget.
     recent_restarts_.clear();
     if (state_ == UpstreamState::GaveUp) {
       final_status_ = "completed";
+      failure_reason_.clear();
       schedule_restart();
     } else if (upstream_) {
       upstream_->kill();  // the exit handler restarts it
     }
-    reply(id, {{"restarting", true}});
+    reply({{"restarting", true}});
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shutdown
+
+void Session::fail(const std::string& reason) {
+  spdlog::error("the bridge cannot go on: {}", reason);
+  final_status_ = "failed";
+  failure_reason_ = reason;
+  if (task_) task_->event("bridge.failed", {{"reason", reason}});
+  shutdown(reason);
+}
 
 void Session::shutdown(const std::string& reason) {
   if (finished_ || state_ == UpstreamState::Stopping) return;
@@ -616,6 +638,7 @@ void Session::shutdown(const std::string& reason) {
   shutting_down_ = true;
   if (on_shutting_down) on_shutting_down(reason);
   restart_timer_.cancel();
+  request_timer_.cancel();
   if (upstream_ && !upstream_->exited()) {
     set_upstream_state(UpstreamState::Stopping);
     upstream_->stop(options_.stop_grace);
@@ -627,22 +650,23 @@ void Session::shutdown(const std::string& reason) {
 
 void Session::finish_if_done() {
   if (finished_ || !shutting_down_ || state_ != UpstreamState::Stopped) return;
+  auto finish = [this] {
+    finished_ = true;
+    task_->finish(final_status_, failure_reason_);
+    if (on_finished) on_finished();
+  };
   if (!editor_->flushed()) {
     // Give the last answers a moment to reach the editor, but never wait forever on it.
     flush_timer_.expires_after(kFlushTimeout);
-    flush_timer_.async_wait([this](const asio::error_code& e) {
+    flush_timer_.async_wait([this, finish](const asio::error_code& e) {
       if (e) return;
       spdlog::warn("the editor did not read our last messages; exiting anyway");
-      finished_ = true;
-      task_->finish(final_status_);
-      if (on_finished) on_finished();
+      finish();
     });
     return;
   }
   flush_timer_.cancel();
-  finished_ = true;
-  task_->finish(final_status_);
-  if (on_finished) on_finished();
+  finish();
 }
 
 }  // namespace coco::bridge

@@ -1,16 +1,22 @@
 #pragma once
-// The bridge's router: one editor, one supervised codex app-server, one task directory.
+// The bridge's core: one editor (behind a Face), one supervised codex app-server, one task directory.
 //
 // Where things happen (each in one place):
-// - a message from the editor enters at on_editor_frame(), from codex at on_codex_frame();
-// - routing decisions are made there: `coco/*` requests are answered by the bridge (the method
-//   table in register_core_methods()), everything else is forwarded with its id mapped;
-// - recording happens in record(), called once for every message that enters or that the bridge
-//   itself originates.
+// - a message from the editor enters at on_editor_frame(): parsed (with the nesting cap), recorded,
+//   classified; the face then routes it (face.h);
+// - a message from codex enters at on_codex_frame(): recorded, classified without a JSON tree when
+//   possible (protocol::scan_envelope), requests that wait on a human become gates (GateKeeper),
+//   answers go to whoever asked (the pending map toward codex), the rest goes to the face;
+// - recording: record(), called once for every message that enters or that the bridge itself
+//   originates (emit_to_editor, request_codex, notify_codex, answer_codex);
+// - backpressure: update_backpressure(), the one place that pauses and resumes the two readers.
+// Nothing here depends on the editor's protocol; that is the face's business.
 
 #include "bridge/config.h"
 #include "bridge/editor_transport.h"
+#include "bridge/face.h"
 #include "bridge/gate_keeper.h"
+#include "bridge/method_table.h"
 #include "bridge/upstream.h"
 #include "protocol/envelope.h"
 #include "protocol/id_map.h"
@@ -24,10 +30,9 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace coco::bridge {
@@ -39,6 +44,7 @@ struct BridgeOptions {
   std::vector<std::string> codex_args;  // extra arguments after `app-server`
   std::vector<std::string> codex_env;   // environment for codex ("K=V"); empty: inherit
   std::filesystem::path task_root;
+  std::filesystem::path continue_task;  // --task: an existing task directory to continue; empty: a new one
   std::string cwd;
   std::size_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
   bool record_messages = true;
@@ -59,73 +65,128 @@ inline constexpr std::string_view kCodexToEditor = "codex->editor";
 inline constexpr std::string_view kBridgeToEditor = "bridge->editor";
 inline constexpr std::string_view kBridgeToCodex = "bridge->codex";
 inline constexpr std::string_view kEditorToBridge = "editor->bridge";
+inline constexpr std::string_view kCodexToBridge = "codex->bridge";
 }  // namespace dir
+
+// codex's answer to a request the bridge sent (the editor's, forwarded, or the bridge's own), or an
+// error the bridge made up because codex can no longer answer (it exited, or did not answer in time).
+// Most forwarded answers only need their id replaced, so the text is parsed only when asked for.
+class CodexResponse {
+public:
+  CodexResponse(std::string& line, const protocol::Envelope& env) : line_(&line), env_(env) {}
+  explicit CodexResponse(json made_up) : body_(std::move(made_up)), parsed_(true), made_up_(true) {}
+
+  // {result} or {error}, with codex's id; an object with an "error" when the text was not JSON.
+  const json& body();
+  bool is_error();
+  // Made up by the bridge rather than sent by codex (so it was not recorded on the way in).
+  bool made_up() const { return made_up_; }
+  // The response as one line, carrying `id` instead of codex's wire id.
+  std::string line_with_id(const json& id);
+
+private:
+  std::string* line_ = nullptr;
+  protocol::Envelope env_;
+  json body_;
+  bool parsed_ = false;
+  bool made_up_ = false;
+};
+using CodexCallback = std::function<void(CodexResponse& response)>;
 
 class Session {
 public:
   Session(asio::io_context& io, BridgeOptions options, std::unique_ptr<EditorTransport> editor);
   ~Session();
 
+  // The face is made with the session it serves; it must be set before start().
+  void set_face(std::unique_ptr<Face> face);
+  // Opens (or continues) the task directory and starts codex. Throws when the task directory cannot be
+  // written or continued.
   void start();
   // Stops codex in stages, finishes the task directory, then calls on_finished.
   void shutdown(const std::string& reason);
+  // Something went wrong that the bridge cannot serve through: the task ends `failed` with `reason`.
+  void fail(const std::string& reason);
   std::function<void(const std::string& reason)> on_shutting_down;  // first thing shutdown() does
   std::function<void()> on_finished;
 
-  // --- for features built on the session (coco/* methods, gates, workers) ---
-  using MethodHandler = std::function<void(const json& id, const json& params)>;
-  void register_method(std::string name, MethodHandler handler);
-  void reply(const json& id, json result);
-  void reply_error(const json& id, int code, std::string_view message, json data = nullptr);
-  void notify_editor(std::string_view method, json params);
-  // Returns the id the request carries toward the editor.
-  std::int64_t request_editor(std::string_view method, json params, std::function<void(const json& response)> on_response);
-  // Answers a codex request (`body` is {"result": ...} or {"error": ...}); dropped if that codex is gone.
-  void answer_codex(const json& codex_id, std::uint64_t generation, json body);
-  // Lets serverRequest/resolved name the id the editor saw for a codex request.
-  void remember_codex_request_id(std::int64_t codex_id, std::int64_t editor_id);
-  std::uint64_t generation() const { return generation_; }
-  bool editor_connected() const { return !editor_gone_; }
-  void request_codex(std::string_view method, json params, std::function<void(const json& response)> on_response);
+  // --- what faces and features use ------------------------------------------------------------
+  Face& face() { return *face_; }
+  MethodTable& methods() { return methods_; }
+  GateKeeper& gates() { return *gates_; }
   taskdir::TaskWriter& task() { return *task_; }
   const BridgeOptions& options() const { return options_; }
   asio::io_context& io() { return io_; }
-  const json& client_capabilities() const { return client_capabilities_; }
+  bool editor_connected() const { return !editor_gone_; }
+
+  // Toward the editor. emit_*: made by the bridge (recorded here); forward_*: passing through (recorded
+  // when it entered).
+  void emit_to_editor(const json& message);
+  void forward_to_editor(std::string_view line);
+  // The one answer to an editor request the bridge handles itself (recorded and sent when given).
+  Reply make_reply(const json& id, std::string method);
+  // codex's answer to a forwarded editor request, under the editor's id.
+  void forward_response_to_editor(const json& editor_id, CodexResponse& response);
+
+  // Toward codex.
+  bool codex_ready() const { return state_ == UpstreamState::Ready; }
+  std::string codex_unavailable_reason() const;  // why not ready, for an error message
+  void request_codex(std::string_view method, json params, CodexCallback on_response);
+  // The editor's request (recorded when it entered): it leaves with a fresh id; the answer (or an
+  // error if codex exits or does not answer in time) goes to `on_response`.
+  void forward_request_to_codex(json body, CodexCallback on_response);
+  void notify_codex(std::string_view method, json params);
+  void forward_to_codex(json body);  // an editor notification or response, recorded when it entered
+  // Answers a codex request (`body` is {"result": ...} or {"error": ...}); dropped if that codex is gone.
+  void answer_codex(const json& codex_id, std::uint64_t generation, json body);
+  std::uint64_t generation() const { return generation_; }
+
+  // The handshake: remembered so that a restarted codex gets it again.
+  void remember_handshake(json initialize_params) { initialize_params_ = std::move(initialize_params); }
+  void set_editor_initialized() { editor_initialized_ = true; }
+  void set_codex_version_from(const json& initialize_result);
+  // LSP's `shutdown`: the editor is about to leave; codex's exit is then expected.
+  void expect_exit() { shutting_down_ = true; }
+  void on_editor_gone(const std::string& reason);
+  // The `coco` object of the initialize result and coco/status.
+  json coco_info() const;
 
 private:
   enum class UpstreamState { Starting, Replaying, Ready, Restarting, GaveUp, Stopping, Stopped };
   static std::string_view to_string(UpstreamState s);
 
+  void open_task();
   // editor -> bridge
   void on_editor_frame(std::string&& body);
   void on_editor_bad_frame(const std::string& problem);
-  void route_editor_request(protocol::Message& m);
-  void route_editor_notification(protocol::Message& m);
-  void route_editor_response(protocol::Message& m);
   // codex -> bridge
   void on_codex_frame(std::string&& line);
-  void route_codex_response(std::string& line, const protocol::Envelope& env);
-  void route_codex_request(json body);
-  void observe_codex_notification(json& body);
+  void on_codex_response(std::string& line, const protocol::Envelope& env);
+  void on_codex_request(json body);
+  void observe_codex_notification(const json& body);
   // supervision
   void start_upstream();
   void on_upstream_exit(const process::ExitStatus& status, const std::string& stderr_tail);
   void schedule_restart();
   void replay_handshake();
   void set_upstream_state(UpstreamState s);
+  void expire_codex_requests();
+  std::int64_t add_codex_request(std::string method, CodexCallback on_response);
   // sending and recording
-  void send_to_editor(std::string_view body);
+  void send_to_editor(std::string_view line);
   void send_to_codex(const json& body);
   void record(std::string_view direction, std::string_view raw);
   void update_backpressure();
   void finish_if_done();
   void register_core_methods();
-  void on_editor_gone(const std::string& reason);
-  json coco_info() const;
+  // Runs `what` for one incoming message; an exception is logged and recorded, and the session goes on.
+  template <typename Fn>
+  void guarded(std::string_view where, Fn&& what);
 
   asio::io_context& io_;
   BridgeOptions options_;
   std::unique_ptr<EditorTransport> editor_;
+  std::unique_ptr<Face> face_;
   std::unique_ptr<taskdir::TaskWriter> task_;
   std::optional<taskdir::AgentLog> app_server_log_;
   std::unique_ptr<Upstream> upstream_;
@@ -135,24 +196,25 @@ private:
   std::deque<std::chrono::steady_clock::time_point> recent_restarts_;
   asio::steady_timer restart_timer_;
   asio::steady_timer flush_timer_;
+  asio::steady_timer request_timer_;  // expires requests codex does not answer in time
+  bool request_timer_armed_ = false;
 
-  protocol::PendingRequests to_codex_;   // requests codex owes an answer to
-  protocol::PendingRequests to_editor_;  // requests the editor owes an answer to
-  std::map<std::int64_t, std::int64_t> codex_request_ids_;  // codex id -> editor id, until serverRequest/resolved
-  std::unordered_map<std::string, MethodHandler> methods_;
+  // Requests codex owes an answer to: whom to give the answer, and when to give up waiting.
+  protocol::PendingRequests<CodexCallback> to_codex_;
+  MethodTable methods_;
   std::unique_ptr<GateKeeper> gates_;
 
-  json initialize_params_;   // replayed to a restarted codex
+  json initialize_params_;           // replayed to a restarted codex
   bool editor_initialized_ = false;  // sent `initialized`
   bool client_connected_ = false;
-  json client_capabilities_ = json::object();
   std::string codex_version_;
   bool title_set_ = false;
   bool shutting_down_ = false;
   bool editor_gone_ = false;
   bool finished_ = false;
   std::string final_status_ = "completed";
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // watched by posts from other threads
+  std::string failure_reason_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // watched by posts from other threads and by replies
 };
 
 }  // namespace coco::bridge

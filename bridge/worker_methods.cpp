@@ -6,33 +6,6 @@
 
 namespace coco::bridge {
 using json = nlohmann::json;
-namespace ec = protocol::error_code;
-
-namespace {
-
-std::string required_string(const json& params, const char* key) {
-  if (!params.is_object() || !params.contains(key) || !params[key].is_string() || params[key].get<std::string>().empty()) {
-    throw std::invalid_argument(std::string(key) + " is required and must be a non-empty string");
-  }
-  return params[key].get<std::string>();
-}
-
-// Every handler answers exactly once: bad input is kInvalidParams, anything else kInternalError.
-template <typename Fn>
-Session::MethodHandler guarded(Session& session, Fn fn) {
-  return [&session, fn = std::move(fn)](const json& id, const json& params) {
-    try {
-      fn(id, params.is_null() ? json::object() : params);
-    } catch (const std::invalid_argument& e) {
-      session.reply_error(id, ec::kInvalidParams, e.what());
-    } catch (const std::exception& e) {
-      spdlog::error("exec worker request failed: {}", e.what());
-      session.reply_error(id, ec::kInternalError, e.what());
-    }
-  };
-}
-
-}  // namespace
 
 std::unique_ptr<workers::WorkerPool> attach_worker_pool(Session& session) {
   const BridgeOptions& o = session.options();
@@ -45,41 +18,40 @@ std::unique_ptr<workers::WorkerPool> attach_worker_pool(Session& session) {
   workers::WorkerPool* p = pool.get();
 
   p->on_event = [&session](const std::string& agent_id, const json& event) {
-    session.notify_editor("coco/exec/event", {{"agentId", agent_id}, {"event", event}});
+    session.face().notify("coco/exec/event", {{"agentId", agent_id}, {"event", event}});
   };
-  p->on_completed = [&session](const json& completed) { session.notify_editor("coco/exec/completed", completed); };
+  p->on_completed = [&session](const json& completed) { session.face().notify("coco/exec/completed", completed); };
 
-  session.register_method("coco/exec/spawn", guarded(session, [&session, p](const json& id, const json& params) {
+  // Bad params throw std::invalid_argument (the pool and the spec parser do): the method table
+  // answers -32602 with their message.
+  MethodTable& methods = session.methods();
+  methods.add("coco/exec/spawn", [&session, p](const json& params, Reply reply) {
     workers::SpawnRequest r = workers::parse_spawn_params(params, session.options().cwd);
     auto spawned = p->spawn(std::move(r.name), std::move(r.spec));
-    session.reply(id, {{"agentId", spawned.agent_id}, {"dir", spawned.dir.string()}});
-  }));
-  session.register_method("coco/exec/cancel", guarded(session, [&session, p](const json& id, const json& params) {
-    session.reply(id, p->cancel(required_string(params, "agentId")));
-  }));
-  session.register_method("coco/exec/list", guarded(session, [&session, p](const json& id, const json&) {
-    session.reply(id, p->list());
-  }));
-  session.register_method("coco/exec/resume", guarded(session, [&session, p](const json& id, const json& params) {
+    reply({{"agentId", spawned.agent_id}, {"dir", spawned.dir.string()}});
+  });
+  methods.add("coco/exec/cancel", [p](const json& params, Reply reply) { reply(p->cancel(required_string(params, "agentId"))); });
+  methods.add("coco/exec/list", [p](const json&, Reply reply) { reply(p->list()); });
+  methods.add("coco/exec/resume", [p](const json& params, Reply reply) {
     auto spawned = p->resume(required_string(params, "agentId"), required_string(params, "prompt"));
-    session.reply(id, {{"agentId", spawned.agent_id}, {"dir", spawned.dir.string()}});
-  }));
-  session.register_method("coco/task/join", guarded(session, [&session, p](const json& id, const json& params) {
+    reply({{"agentId", spawned.agent_id}, {"dir", spawned.dir.string()}});
+  });
+  methods.add("coco/task/join", [p](const json& params, Reply reply) {
     std::vector<std::string> ids;
     if (params.contains("agentIds") && !params["agentIds"].is_null()) {
-      if (!params["agentIds"].is_array()) throw std::invalid_argument("agentIds must be an array of worker names");
+      if (!params["agentIds"].is_array()) throw InvalidParams("agentIds must be an array of worker names");
       for (const auto& a : params["agentIds"]) {
-        if (!a.is_string()) throw std::invalid_argument("agentIds must be an array of worker names");
+        if (!a.is_string()) throw InvalidParams("agentIds must be an array of worker names");
         ids.push_back(a.get<std::string>());
       }
     }
     std::chrono::milliseconds timeout{0};
-    if (params.contains("timeoutS") && !params["timeoutS"].is_null()) {
+    if (params.contains("timeoutS") && !params["timeoutS"].is_null())
       timeout = workers::parse_timeout_seconds(params["timeoutS"], "timeoutS");
-    }
-    // The answer may come much later: the request stays open until the workers end.
-    p->join(std::move(ids), timeout, [&session, id](const json& report) { session.reply(id, report); });
-  }));
+    // The answer may come much later: the Reply waits in the join until the workers end.
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    p->join(std::move(ids), timeout, [shared](const json& report) { (*shared)(report); });
+  });
   return pool;
 }
 
