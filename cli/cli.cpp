@@ -11,6 +11,7 @@
 #include "cli/run_cli.h"
 #include "bridge/version.h"
 #include "mockmodel/mock_model.h"
+#include "protocol/coco_schema.h"
 #include "taskdir/task_reader.h"
 
 #include <spdlog/sinks/basic_file_sink.h>
@@ -22,6 +23,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 
 namespace coco::cli {
@@ -38,49 +40,109 @@ namespace {
 
 constexpr const char* kUsage = R"(coco: a bridge between editors and the Codex coding agent
 
-usage:
-  coco bridge [options]          speak JSON-RPC on stdin/stdout, as `codex app-server` would
-  coco demo [options]            an offline demo: mock model, real codex, through the bridge
-  coco mock-model --script FILE [--port N]
-                                 a scripted Responses-API server on 127.0.0.1 (prints its port)
-  coco run [--approvals ask|allow|deny|dir] [--cwd DIR] [--config FILE] PROMPT...
-                                 one headless turn through the bridge; the agent's text on stdout
-  coco gate ls [TASK]            open approval gates (of TASK, or of every running task)
-  coco gate answer TASK GATE OPTION [--feedback TEXT]
-                                 answer a gate through the task directory
-  coco exec [exec options] (PROMPT... | --prompts FILE)
-                                 run one `codex exec` worker per prompt, in parallel, and join
-                                 them into a report (exit code 1 if any worker did not complete)
-  coco task ls [--task-root DIR] list task directories
-  coco task show ID|PATH [--task-root DIR]
-                                 print a task's transcript, rebuilt from its directory
-  coco version                   print versions
+usage: coco COMMAND [options]      (coco COMMAND --help for each)
 
-bridge options:
-  --codex PATH            the codex executable (default: $COCO_CODEX, .tools/, PATH)
+  bridge      speak JSON-RPC on stdin/stdout, as `codex app-server` would (what editors start)
+  demo        an offline demo: mock model, real codex, through the bridge
+  run         one headless turn through the bridge; the agent's text on stdout
+  exec        run `codex exec` workers in parallel and join them into a report
+  gate        list or answer approval gates through a task directory
+  task        list task directories, print a task's transcript
+  schema      print the JSON Schema of Coco's own coco/* messages
+  mock-model  a scripted Responses-API server on 127.0.0.1 (prints its port)
+  version     print versions
+)";
+
+constexpr const char* kCommonOptions = R"(
+common options:
+  --log-level LEVEL       trace|debug|info|warn|error|off (default: info)
+  --log-file FILE         log to FILE instead of stderr
+)";
+
+const std::map<std::string, const char*> kCommandUsage = {
+    {"bridge", R"(usage: coco bridge [options]
+
+Speaks JSON-RPC 2.0 on stdin/stdout exactly like `codex app-server` (either framing: LSP
+Content-Length headers or one JSON per line), supervises a real codex behind it, records everything
+into a task directory and adds the coco/* methods (docs/protocol.md). stdout carries the protocol only.
+
+options:
+  --codex PATH            the codex executable (default: $COCO_CODEX, the project's .tools/, PATH)
   --codex-arg ARG         an extra argument for `codex app-server` (repeatable)
   --task-root DIR         where task directories go (default: $COCO_HOME/tasks, ~/.coco/tasks)
+  --task ID|PATH          continue an existing task directory instead of starting a new one
+                          (an id under the task root, a unique prefix of one, or a path)
   --cwd DIR               codex's working directory (default: the current one)
+  --config FILE           configuration (default: $COCO_HOME/config.yaml; docs/configuration.md)
+  --approvals MODE        ask|allow|deny|dir: how gates no rule answers are decided (default: config, ask)
+  --approval-timeout S    answer a gate nobody answered after S seconds (approvals.on_timeout; default
+                          none)
   --max-frame-bytes N     the largest message accepted from the editor (default 67108864)
   --max-restarts N        codex restarts allowed per minute before giving up (default 5)
   --no-record             keep task.yaml and events.jsonl but not the message log
   --spin-us N             poll N microseconds after each burst before sleeping: lower latency
                           (docs/performance.md); 0 never spins (default 50)
-  --config FILE           configuration (default: $COCO_HOME/config.yaml; see docs/configuration.md)
-  --approvals MODE        ask|allow|deny|dir: how gates no rule answers are decided (default: config, ask)
-exec options:
+)"},
+    {"demo", R"(usage: coco demo [--codex PATH] [--task-root DIR]
+
+Runs the whole stack offline: `coco mock-model` plays the model, a real codex runs behind a real
+`coco bridge`, and this command plays the editor. Ends with the transcript read back from the task
+directory.
+)"},
+    {"run", R"(usage: coco run [options] PROMPT...
+
+One turn through the bridge: the agent's text goes to stdout, commands and approvals to stderr. On a
+terminal each approval is asked there; without one, `ask` becomes `dir` (answer with `coco gate
+answer`). Exit code: 0 completed, 1 failed, 3 interrupted, 4 the bridge or codex failed.
+
+options:
+  --approvals MODE        ask|allow|deny|dir (default: ask)
+  --cwd DIR               the project (default: the current directory)
+  --config FILE, --codex PATH, --task-root DIR
+)"},
+    {"exec", R"(usage: coco exec [options] (PROMPT... | --prompts FILE)
+
+Runs one `codex exec --json` worker per prompt, in parallel, and joins them into a report (exit code
+1 if any worker did not complete). docs/workers.md.
+
+options:
   --task-root DIR         where the task directory goes (as for bridge)
   --parallel N            workers running at once (default: workers.max_parallel, else the cores)
   --schema FILE           a JSON schema every final message must satisfy (parsed into the report)
   --isolation MODE        none (default) or worktree (a git worktree and branch per worker)
   --timeout S             stop a worker after S seconds
   --sandbox MODE          read-only (default), workspace-write or danger-full-access
-  --model M, --cwd DIR, --codex PATH, --config FILE
   --prompts FILE          one prompt per line (# comments and blank lines skipped)
-common options:
-  --log-level LEVEL       trace|debug|info|warn|error|off (default: info)
-  --log-file FILE         log to FILE instead of stderr
-)";
+  --model M, --cwd DIR, --codex PATH, --config FILE
+)"},
+    {"gate", R"(usage: coco gate ls [TASK] [--task-root DIR]
+       coco gate answer TASK GATE OPTION [--feedback TEXT] [--task-root DIR]
+
+`ls` lists the open approval gates of TASK, or of every running task. `answer` writes a decision file
+into TASK's gates/ folder; the running bridge applies it (docs/approvals.md).
+)"},
+    {"task", R"(usage: coco task ls [--json] [--task-root DIR]
+       coco task show ID|PATH [--task-root DIR]
+
+`ls` lists task directories (newest first; --json prints them as a JSON array for scripts and
+editors). `show` prints a task's transcript, rebuilt from its directory alone.
+)"},
+    {"schema", R"(usage: coco schema
+
+Prints one JSON document: a JSON Schema for every coco/* request, result and notification, and for
+the coco additions to `initialize` (docs/protocol.md).
+)"},
+    {"mock-model", R"(usage: coco mock-model --script FILE [--port N]
+
+A scripted Responses-API server on 127.0.0.1; the first line of stdout is its port
+(docs/mock-model.md).
+)"},
+    {"version", R"(usage: coco version
+
+Prints coco's version and the pinned codex version on the first line, then the codex that would run.
+)"},
+};
+
 
 // A tiny argument parser: flags with values, boolean flags, positionals.
 struct Args {
@@ -113,6 +175,29 @@ Args parse_args(int argc, char** argv, int first, const std::vector<std::string>
     }
   }
   return a;
+}
+
+// Every subcommand refuses options it does not know: a flag misspelt, or meant for a newer coco, must
+// not be ignored silently (an editor would believe it took effect).
+void check_options(const std::string& cmd, const Args& a) {
+  static const std::map<std::string, std::set<std::string>> kOptions = {
+      {"bridge", {"codex", "codex-arg", "task-root", "task", "cwd", "config", "approvals", "approval-timeout",
+                  "max-frame-bytes", "max-restarts", "no-record", "spin-us"}},
+      {"demo", {"codex", "task-root"}},
+      {"run", {"approvals", "cwd", "config", "codex", "task-root"}},
+      {"gate", {"task-root", "feedback"}},
+      {"task", {"task-root", "json"}},
+      {"mock-model", {"script", "port"}},
+      {"schema", {}},
+      {"version", {}},
+  };
+  auto known = kOptions.find(cmd);
+  if (known == kOptions.end()) return;  // exec checks its own; unknown commands are reported later
+  for (const auto& [key, _] : a.values) {
+    if (key == "log-level" || key == "log-file") continue;
+    if (!known->second.count(key))
+      throw std::invalid_argument("coco " + cmd + ": unknown option --" + key + " (coco " + cmd + " --help lists them)");
+  }
 }
 
 void setup_logging(const Args& a) {
@@ -154,6 +239,11 @@ int cmd_bridge(const Args& a) {
   o.codex = *codex.path;
   if (a.has("codex-arg")) o.codex_args = a.values.at("codex-arg");
   o.task_root = task_root(a);
+  if (a.has("task")) {
+    auto dir = taskdir::resolve_task(o.task_root, a.get("task"));
+    if (!dir) throw std::invalid_argument("--task: no task '" + a.get("task") + "' under " + o.task_root.string());
+    o.continue_task = *dir;
+  }
   o.cwd = a.has("cwd") ? a.get("cwd") : fs::current_path().string();
   if (a.has("max-frame-bytes")) o.max_frame_bytes = parse_size(a.get("max-frame-bytes"), "--max-frame-bytes");
   if (a.has("max-restarts")) o.max_restarts_per_minute = static_cast<int>(parse_size(a.get("max-restarts"), "--max-restarts"));
@@ -163,6 +253,18 @@ int cmd_bridge(const Args& a) {
   if (a.has("approvals")) {
     o.approvals_mode = gates::parse_mode(a.get("approvals"));
     if (!o.approvals_mode) throw std::invalid_argument("--approvals must be ask, allow, deny or dir");
+  }
+  if (a.has("approval-timeout")) {
+    double t = 0;
+    try {
+      std::size_t pos = 0;
+      t = std::stod(a.get("approval-timeout"), &pos);
+      if (pos != a.get("approval-timeout").size()) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      t = 0;
+    }
+    if (!(t > 0)) throw std::invalid_argument("--approval-timeout must be a positive number of seconds");
+    o.config.approvals.timeout_s = t;
   }
   return run_bridge(o);
 }
@@ -182,7 +284,12 @@ int cmd_task(const Args& a) {
   const std::string& verb = a.positional[0];
   fs::path root = task_root(a);
   if (verb == "ls" || verb == "list") {
-    std::cout << taskdir::render_task_list(taskdir::list_tasks(root));
+    auto tasks = taskdir::list_tasks(root);
+    if (a.has("json")) {
+      std::cout << taskdir::task_list_json(tasks).dump(2) << "\n";
+      return 0;
+    }
+    std::cout << taskdir::render_task_list(tasks);
     return 0;
   }
   if (verb == "show") {
@@ -234,19 +341,26 @@ int cmd_version() {
 }  // namespace
 
 int cli_main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "help" || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
   }
   std::string cmd = argv[1];
+  if (cmd == "help") {
+    auto it = argc > 2 ? kCommandUsage.find(argv[2]) : kCommandUsage.end();
+    std::cout << (it != kCommandUsage.end() ? std::string(it->second) + kCommonOptions : std::string(kUsage));
+    return 0;
+  }
   for (int i = 2; i < argc; ++i) {
     if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::cout << kUsage;
+      auto it = kCommandUsage.find(cmd);
+      std::cout << (it != kCommandUsage.end() ? std::string(it->second) + kCommonOptions : std::string(kUsage));
       return 0;
     }
   }
   try {
-    Args a = parse_args(argc, argv, 2, {"no-record", "keep"});
+    Args a = parse_args(argc, argv, 2, {"no-record", "keep", "json"});
+    check_options(cmd, a);
     setup_logging(a);
     if (cmd == "bridge") return cmd_bridge(a);
     if (cmd == "mock-model") return cmd_mock_model(a);
@@ -262,6 +376,10 @@ int cli_main(int argc, char** argv) {
       return run_demo(d);
     }
     if (cmd == "version" || cmd == "--version") return cmd_version();
+    if (cmd == "schema") {
+      std::cout << protocol::coco_schema_json();
+      return 0;
+    }
     std::cerr << "coco: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const ConfigError& e) {

@@ -3,6 +3,7 @@ codex against `coco mock-model`. Everything waits on events with deadlines; noth
 
 Environment (set by ctest): COCO_BIN (the coco executable), COCO_SOURCE_DIR (the checkout).
 """
+import functools
 import json
 import os
 import queue
@@ -23,6 +24,58 @@ DEFAULT_TIMEOUT = 60.0
 # Scratch space for tests. Not under /tmp: codex refuses to create its sandbox helper aliases when
 # CODEX_HOME is inside the system temp dir, and then every sandboxed command fails.
 TEST_TMP = Path(os.environ.get("COCO_TEST_TMPDIR", Path.home() / ".cache" / "coco-tests"))
+
+
+@functools.lru_cache(maxsize=None)
+def coco_schema():
+    """`coco schema`, the contract of every coco/* message (validated below, so it cannot drift)."""
+    return json.loads(subprocess.run([COCO_BIN, "schema"], check=True, capture_output=True).stdout)
+
+
+class SchemaChecker:
+    """Validates every coco/* message the bridge sends against `coco schema`: requests, notifications,
+    the results of coco/* requests the test made, and the coco part of initialize's result.
+    Needs Debian's python3-jsonschema (./dev installs it): a missing module fails the tests."""
+
+    def __init__(self):
+        import jsonschema  # noqa: deliberately not optional
+        self.doc = coco_schema()
+        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
+        self.validator_class = jsonschema.Draft202012Validator
+        self.errors = []
+        self.checked = 0
+
+    def check(self, schema, value, what):
+        self.checked += 1
+        v = self.validator_class(schema, resolver=self.resolver)
+        for e in v.iter_errors(value):
+            self.errors.append(f"{what}: {e.message} at {list(e.absolute_path)}")
+
+    def incoming(self, msg, sent_methods):
+        method = msg.get("method")
+        if isinstance(method, str) and method.startswith("coco/"):
+            if "id" in msg:
+                spec = self.doc["methods"].get(method)
+                if spec is None or spec["direction"] != "bridge->editor":
+                    self.errors.append(f"request {method} is not in the schema as bridge->editor")
+                else:
+                    self.check(spec["params"], msg.get("params"), f"params of {method}")
+            else:
+                spec = self.doc["notifications"].get(method)
+                if spec is None:
+                    self.errors.append(f"notification {method} is not in the schema")
+                else:
+                    self.check(spec["params"], msg.get("params"), f"params of {method}")
+        elif method is None and "result" in msg:
+            asked = sent_methods.get(json.dumps(msg.get("id")))
+            if asked == "initialize":
+                self.check(self.doc["initialize"]["result"], msg["result"], "the result of initialize")
+            elif asked and asked.startswith("coco/"):
+                spec = self.doc["methods"].get(asked)
+                if spec is None:
+                    self.errors.append(f"method {asked} answered but not in the schema")
+                else:
+                    self.check(spec["result"], msg["result"], f"the result of {asked}")
 
 
 def scratch_dir(prefix):
@@ -104,6 +157,8 @@ class Bridge:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=full_env)
         self.inbox = queue.Queue()
         self.seen = []  # every message received, in order
+        self.schema = SchemaChecker()
+        self._sent_methods = {}  # json(id) -> method, for the requests this editor sent
         self.raw_frames = []
         self._next_id = 100
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -137,6 +192,8 @@ class Bridge:
                 msg = json.loads(body)
             except ValueError:
                 msg = {"__unparseable__": body.decode(errors="replace")}
+            if isinstance(msg, dict):
+                self.schema.incoming(msg, self._sent_methods)
             self.inbox.put(msg)
         self.inbox.put(None)
 
@@ -158,6 +215,7 @@ class Bridge:
         msg = {"jsonrpc": "2.0", "id": id, "method": method}
         if params is not None:
             msg["params"] = params
+        self._sent_methods[json.dumps(id)] = method
         self.send(msg)
         return id
 
@@ -306,10 +364,13 @@ class CodexTestCase(unittest.TestCase):
         self.bridges = []
 
     def tearDown(self):
+        schema_errors = []
         for b in self.bridges:
             if b.proc.poll() is None:
                 b.proc.kill()
                 b.proc.wait()
+            b._reader.join(timeout=10)  # every message the bridge wrote has been checked
+            schema_errors += b.schema.errors
             for f in (b.proc.stdin, b.proc.stdout, b._stderr):
                 try:
                     f.close()
@@ -320,6 +381,7 @@ class CodexTestCase(unittest.TestCase):
             print(f"kept {self.work}")
         else:
             shutil.rmtree(self.work, ignore_errors=True)
+        self.assertEqual(schema_errors, [], "coco/* messages that do not match `coco schema`")
 
     def bridge(self, framing="lines", extra_args=(), env=None):
         b = Bridge(self.work / f"b{len(self.bridges)}", self.codex_home, framing, extra_args, env)

@@ -59,26 +59,46 @@ TEST_CASE("scan_envelope finds kind, method and id span without parsing") {
 }
 
 TEST_CASE("colliding ids from both sides map back to their own senders") {
-  // The editor's request 0 and codex's request 0 are different requests.
-  PendingRequests to_codex, to_editor;
-  auto w1 = to_codex.add({json(0), "thread/start", 1, nullptr});
-  auto w2 = to_codex.add({json("0"), "turn/start", 1, nullptr});
-  auto w3 = to_editor.add({json(0), "item/commandExecution/requestApproval", 1, nullptr});
+  // The editor's request 0 and codex's request 0 are different requests. The payload stands for the
+  // callback that knows the original sender's id.
+  using Pending = PendingRequests<json>;
+  Pending to_codex, to_editor;
+  auto w1 = to_codex.add({"thread/start", 1, json(0)});
+  auto w2 = to_codex.add({"turn/start", 1, json("0")});
+  auto w3 = to_editor.add({"item/commandExecution/requestApproval", 1, json(0)});
   CHECK(w1 != w2);
   auto e2 = to_codex.take(json(w2));
   REQUIRE(e2);
-  CHECK(e2->original_id == json("0"));  // a string id stays a string
+  CHECK(e2->on_response == json("0"));  // a string id stays a string
   CHECK(e2->method == "turn/start");
   auto e3 = to_editor.take(json(w3));
   REQUIRE(e3);
-  CHECK(e3->original_id == json(0));
+  CHECK(e3->on_response == json(0));
   CHECK_FALSE(to_codex.take(json(w2)));             // exactly once
   CHECK_FALSE(to_codex.take(json("1")));            // we only issue integers
   CHECK_FALSE(to_codex.take(json(99999)));
   auto rest = to_codex.take_all();
   REQUIRE(rest.size() == 1);
-  CHECK(rest[0].second.original_id == json(0));
+  CHECK(rest[0].second.on_response == json(0));
   CHECK(to_codex.size() == 0);
+}
+
+TEST_CASE("pending requests expire at their deadline, oldest first, and only those") {
+  using Pending = PendingRequests<int>;
+  using Clock = Pending::Clock;
+  Pending p;
+  auto now = Clock::now();
+  auto a = p.add({"a", 1, 1, now + std::chrono::seconds(5)});
+  auto b = p.add({"b", 1, 2, now + std::chrono::seconds(1)});
+  p.add({"c", 1, 3});  // no deadline
+  CHECK(p.next_deadline() == now + std::chrono::seconds(1));
+  CHECK(p.take_expired(now).empty());
+  auto expired = p.take_expired(now + std::chrono::seconds(10));
+  REQUIRE(expired.size() == 2);
+  CHECK(expired[0].first == a);
+  CHECK(expired[1].first == b);
+  CHECK(p.size() == 1);
+  CHECK(p.next_deadline() == Clock::time_point::max());
 }
 
 TEST_CASE("make_error builds a JSON-RPC error with optional data") {
