@@ -40,6 +40,7 @@ inline constexpr int kUpstreamExited = -32050;      // codex exited before answe
 inline constexpr int kUpstreamUnavailable = -32051; // codex is not running (restarting, or gave up)
 inline constexpr int kBadFrame = -32052;            // a frame was too large or its headers were broken; it was skipped
 inline constexpr int kRequestCancelled = -32053;    // the request was resolved elsewhere / is stale
+inline constexpr int kUpstreamTimeout = -32055;     // codex did not answer within codex.request_timeout_s
 }  // namespace error_code
 
 json make_error(const json& id, int code, std::string_view message, json data = nullptr);
