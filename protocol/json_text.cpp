@@ -278,4 +278,66 @@ JsonStatus check_json_text(std::string_view text, std::size_t max_depth) {
   return Checker(text, max_depth).run();
 }
 
+bool append_json_string(std::string& out, std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  bool exact = true;
+  out.reserve(out.size() + bytes.size() + 2);
+  out += '"';
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    std::size_t plain = skip_plain_string_bytes(bytes.data(), i, bytes.size());
+    out.append(bytes.data() + i, plain - i);
+    i = plain;
+    if (i >= bytes.size()) break;
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x80) {
+      std::size_t n = utf8_sequence(bytes, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD
+        exact = false;
+        n = 1;
+      } else {
+        out.append(bytes.data() + i, n);
+      }
+      i += n;
+      continue;
+    }
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+    ++i;
+  }
+  out += '"';
+  return exact;
+}
+
+void append_base64(std::string& out, std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto at = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    unsigned v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (std::size_t left = bytes.size() - i; left > 0) {
+    unsigned v = at(i) << 16 | (left == 2 ? at(i + 1) << 8 : 0);
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += left == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+}
+
 }  // namespace coco::protocol

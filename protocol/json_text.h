@@ -48,4 +48,11 @@ bool nesting_within(std::string_view text, std::size_t max_depth = kMaxJsonDepth
 // Vectorized over string contents, where the bytes are: about a byte per cycle or better.
 JsonStatus check_json_text(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
 
+// Appends `bytes` as a JSON string (quotes included) that check_json_text accepts: quotes, backslashes
+// and control bytes escaped, UTF-8 kept as is, and each byte that is not part of well-formed UTF-8
+// replaced by U+FFFD. Returns false when such a replacement happened (the string is then lossy).
+bool append_json_string(std::string& out, std::string_view bytes);
+// Appends standard base64 (RFC 4648, with padding): the exact bytes, for text that is not UTF-8.
+void append_base64(std::string& out, std::string_view bytes);
+
 }  // namespace coco::protocol
