@@ -95,11 +95,60 @@ void FrameDecoder::compact() {
 
 FrameDecoder::Event FrameDecoder::next() {
   if (framing_ == Framing::Unknown) {
-    while (pos_ < buf_.size() && is_space(buf_[pos_])) ++pos_;
-    if (pos_ == buf_.size()) return {};
-    framing_ = (buf_[pos_] == '{' || buf_[pos_] == '[') ? Framing::Lines : Framing::ContentLength;
+    Event ev = detect_framing();
+    if (framing_ == Framing::Unknown || ev.type != Event::Type::None) return ev;
   }
   return framing_ == Framing::Lines ? next_line() : next_content_length();
+}
+
+FrameDecoder::Event FrameDecoder::detect_framing() {
+  static constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  std::string_view rest(buf_.data() + pos_, buf_.size() - pos_);
+  if (at_stream_start_) {
+    // Some Windows tools start a UTF-8 stream with a byte order mark; it is not part of any message.
+    if (rest.size() < kBom.size() && kBom.substr(0, rest.size()) == rest) return {};  // wait for more
+    if (rest.substr(0, kBom.size()) == kBom) {
+      pos_ += kBom.size();
+      rest.remove_prefix(kBom.size());
+    }
+    at_stream_start_ = false;
+  }
+  std::size_t lead = 0;
+  while (lead < rest.size() && is_space(rest[lead])) ++lead;
+  // The first byte that starts a message decides; anything before it is skipped (and reported).
+  std::size_t start = lead;
+  std::size_t keep = rest.size();  // where an unfinished header name begins: kept for the next read
+  Framing found = Framing::Unknown;
+  for (; start < rest.size(); ++start) {
+    char c = rest[start];
+    if (c == '{' || c == '[') {
+      found = Framing::Lines;
+      break;
+    }
+    if (c != 'c' && c != 'C') continue;
+    bool partial = false;
+    for (std::string_view header : {std::string_view("content-length:"), std::string_view("content-type:")}) {
+      std::string_view here = rest.substr(start, header.size());
+      if (iequals(here, header)) found = Framing::ContentLength;
+      else if (here.size() < header.size() && iequals(here, header.substr(0, here.size()))) partial = true;
+    }
+    if (found != Framing::Unknown) break;
+    if (partial) {
+      keep = start;
+      break;
+    }
+  }
+  garbage_ += std::min(start, keep) - lead;
+  if (found == Framing::Unknown) {
+    pos_ += std::min(start, keep);
+    return {};
+  }
+  pos_ += start;
+  framing_ = found;
+  if (garbage_ == 0) return {};
+  Event ev{Event::Type::Error, {}, "skipped " + std::to_string(garbage_) + " bytes that do not start a message before the first one"};
+  garbage_ = 0;
+  return ev;
 }
 
 FrameDecoder::Event FrameDecoder::next_line() {
@@ -211,15 +260,22 @@ FrameDecoder::Event FrameDecoder::next_content_length() {
       // Other headers (Content-Type, ...) are ignored.
     }
     if (bad || length < 0) {
-      pos_ += header_bytes;
+      // Resync from the next byte, not after the block: a valid header may hide behind junk in it.
+      pos_ += 1;
       resync_ = true;
       return {Event::Type::Error, {}, length < 0 && !bad ? "header block without Content-Length; resyncing at the next Content-Length header"
                                                           : "malformed header block; resyncing at the next Content-Length header"};
     }
     if (static_cast<unsigned long long>(length) > max_frame_) {
+      std::string what = "Content-Length " + std::to_string(length) + " exceeds the frame size limit of " + std::to_string(max_frame_) + " bytes";
+      if (static_cast<unsigned long long>(length) / kSkippableFactor > max_frame_) {
+        pos_ += 1;
+        resync_ = true;
+        return {Event::Type::Error, {}, what + " by far; resyncing at the next Content-Length header"};
+      }
       pos_ += header_bytes;
       skip_body_ = static_cast<std::size_t>(length);
-      return {Event::Type::Error, {}, "Content-Length " + std::to_string(length) + " exceeds the frame size limit of " + std::to_string(max_frame_) + " bytes; body skipped"};
+      return {Event::Type::Error, {}, what + "; body skipped"};
     }
     if (rest.size() < header_bytes + static_cast<std::size_t>(length)) return {};
     Event ev{Event::Type::Frame, std::string(rest.substr(header_bytes, static_cast<std::size_t>(length))), {}};

@@ -5,12 +5,18 @@
 // (what codex app-server speaks). The decoder detects which one from the first significant byte:
 // `{` or `[` means lines, anything else means headers. It survives any split of the input.
 //
-// Recovery from bad frames (documented in docs/protocol.md):
+// Recovery from bad frames (the table in docs/protocol.md, "Recovery from bad frames"): the decoder
+// never goes silent. Every problem is reported once as an Error event, after the decoder has recovered:
+// - a UTF-8 byte order mark at the very start of the stream is skipped silently;
+// - before the framing is known, bytes that start neither a JSON message (`{`, `[`) nor an LSP header
+//   (`Content-Length:`, `Content-Type:`) are skipped up to the first that does (a JSON scalar, a shell
+//   banner, binary noise), reported once; the framing is then detected from that byte;
 // - a line longer than the cap: reported once, the rest of that line is skipped;
-// - a Content-Length above the cap: reported, exactly that many body bytes are skipped (the stream
-//   stays in sync without buffering the body);
-// - a header block without a valid Content-Length (or an endless one): reported, the decoder skips
-//   ahead to the next `Content-Length:` header and resumes there.
+// - a Content-Length above the cap but at most kSkippableFactor times it: reported, exactly that many
+//   body bytes are skipped (an honest oversize message; the stream stays in sync without buffering);
+// - a Content-Length beyond that (99999999999, INT64_MAX, an overflowing number), a header block
+//   without a valid Content-Length, or one longer than 8 KiB: reported, and the decoder resyncs at the
+//   next `Content-Length:` header, searching from the byte after the bad block's start.
 
 #include <cstddef>
 #include <memory>
@@ -23,6 +29,9 @@ enum class Framing { Unknown, ContentLength, Lines };
 std::string_view to_string(Framing framing);
 
 inline constexpr std::size_t kDefaultMaxFrameBytes = 64u << 20;
+// A Content-Length above the cap is skipped only up to this many times the cap; a larger one cannot be
+// trusted (skipping it would swallow everything after it), so the decoder resyncs at the next header.
+inline constexpr std::size_t kSkippableFactor = 4;
 
 class FrameDecoder {
 public:
@@ -48,6 +57,7 @@ public:
   std::size_t buffered() const { return buf_.size() - pos_; }
 
 private:
+  Event detect_framing();
   Event next_line();
   Event next_content_length();
   void compact();
@@ -77,6 +87,8 @@ private:
   std::size_t skip_body_ = 0;  // ContentLength: bytes of an oversize body still to discard
   bool skip_line_ = false;     // Lines: discarding the rest of an oversize line
   bool resync_ = false;        // ContentLength: looking for the next Content-Length header
+  bool at_stream_start_ = true;  // a byte order mark may still come
+  std::size_t garbage_ = 0;      // Unknown: bytes skipped so far before the first message
 };
 
 }  // namespace coco::protocol

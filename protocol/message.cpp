@@ -13,12 +13,13 @@ Message classify(json body) {
   }
   auto method = body.find("method");
   auto id = body.find("id");
+  // JSON-RPC wants the id back in the error for an invalid request whenever it can be read.
+  if (id != body.end() && is_valid_id(*id)) m.id = *id;
   if (method != body.end()) {
     if (!method->is_string()) {
       m.problem = "\"method\" must be a string";
     } else if (auto params = body.find("params"); params != body.end() && !params->is_object() && !params->is_array()) {
       m.problem = "\"params\" must be an object or an array";
-      if (id != body.end() && is_valid_id(*id)) m.id = *id;
     } else if (id == body.end()) {
       m.kind = Kind::Notification;
       m.method = method->get<std::string>();
@@ -27,18 +28,15 @@ Message classify(json body) {
     } else {
       m.kind = Kind::Request;
       m.method = method->get<std::string>();
-      m.id = *id;
     }
   } else if (id != body.end() && (body.contains("result") || body.contains("error"))) {
     if (is_valid_id(*id) || id->is_null()) {
       m.kind = Kind::Response;
-      m.id = *id;
     } else {
       m.problem = "\"id\" must be an integer or a string";
     }
   } else {
     m.problem = "neither a request, a notification nor a response";
-    if (id != body.end() && is_valid_id(*id)) m.id = *id;
   }
   m.body = std::move(body);
   return m;

@@ -1,6 +1,7 @@
 #include "taskdir/disk_queue.h"
 
 #include "taskdir/fs_util.h"
+#include "taskdir/record_lines.h"
 #include "taskdir/redact.h"
 #include "taskdir/task_yaml.h"
 
@@ -34,6 +35,8 @@ constexpr std::size_t kChunkSize = 64 * 1024;
 constexpr std::size_t kPoolChunks = 128;
 // Records are written (and their room in the queue given back) in groups of about this size.
 constexpr std::size_t kWriteGroupBytes = 1u << 20;
+// Room kept on the task's disk for the final report and task.yaml (a few KB) should writes fill it.
+constexpr std::size_t kReserveBytes = 64 * 1024;
 
 // stdout carries the protocol: the library logs to stderr only, through a logger the application may
 // register beforehand under the same name to send these messages elsewhere.
@@ -91,18 +94,35 @@ bool redact_lines(std::string_view data, std::string& out) {
 DiskQueue::DiskQueue(std::filesystem::path task_dir, int events_fd, std::size_t max_queued_bytes)
     : task_dir_(std::move(task_dir)), events_fd_(events_fd), max_bytes_(max_queued_bytes) {
   slots_.push_back(
-      std::make_unique<Slot>(Slot{events_fd_, task_dir_ / "events.jsonl", true, {}, {}, {}, false}));
+      std::make_unique<Slot>(Slot{0, events_fd_, task_dir_ / "events.jsonl", true, {}, {}, {}, false, false}));
   events_slot_ = slots_.front().get();
   // One events.jsonl chunk for the disk thread, which appends event lines to it directly.
   events_slot_->writing.emplace_back();
   sync_dirs_.push_back(task_dir_);
+  reserve_file_ = task_dir_ / ".reserve";
+  if (detail::make_reserve_file(reserve_file_, kReserveBytes) != 0) reserve_file_.clear();
 }
 
 DiskQueue::~DiskQueue() { finish(); }
 
-void DiskQueue::adopt_fd(int fd, std::filesystem::path file, bool jsonl) {
+DiskQueue::SlotId DiskQueue::adopt_fd(int fd, std::filesystem::path file, bool jsonl) {
   std::lock_guard lock(mutex_);
-  slots_.push_back(std::make_unique<Slot>(Slot{fd, std::move(file), jsonl, {}, {}, {}, false}));
+  SlotId id = next_slot_id_++;
+  slots_.push_back(std::make_unique<Slot>(Slot{id, fd, std::move(file), jsonl, {}, {}, {}, false, false}));
+  return id;
+}
+
+void DiskQueue::close_slot(SlotId id) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    Slot* slot = find_slot_locked(id);
+    if (slot == nullptr || id == 0) return;  // events.jsonl closes at finish
+    slot->closing = true;
+    ops_.push_back(Op{Kind::kClose, 0, 0, {}});  // wakes the thread even with nothing else queued
+    wake = wake_locked(true);
+  }
+  if (wake) cv_.notify_one();
 }
 
 void DiskQueue::add_sync_dir(std::filesystem::path dir) {
@@ -116,14 +136,14 @@ void DiskQueue::start() {
 }
 
 WriterStats DiskQueue::stats() const {
-  return {total_dropped_lines_.load(), total_dropped_bytes_.load(), total_write_errors_.load()};
+  return {total_dropped_lines_.load(), total_dropped_bytes_.load(), total_write_errors_.load(), total_records_.load()};
 }
 
 // ---- producer side ----
 
-DiskQueue::Slot* DiskQueue::find_slot_locked(int fd) {
+DiskQueue::Slot* DiskQueue::find_slot_locked(SlotId id) {
   for (auto& slot : slots_) {
-    if (slot->fd == fd) return slot.get();
+    if (slot->id == id) return slot->closing ? nullptr : slot.get();
   }
   return nullptr;
 }
@@ -179,18 +199,19 @@ bool DiskQueue::wake_locked(bool urgent) {
   return false;
 }
 
-void DiskQueue::push_record(int fd, std::uint64_t* seq, std::string_view body) { push_record(fd, seq, {body}); }
+void DiskQueue::push_record(SlotId id, std::uint64_t* seq, std::string_view body) { push_record(id, seq, {body}); }
 
-void DiskQueue::push_record(int fd, std::uint64_t* seq, std::initializer_list<std::string_view> body) {
+void DiskQueue::push_record(SlotId id, std::uint64_t* seq, std::initializer_list<std::string_view> body) {
   std::size_t size = 0;
   for (std::string_view part : body) size += part.size();
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (closed_) return;
-    Slot* slot = find_slot_locked(fd);
+    Slot* slot = find_slot_locked(id);
     if (slot == nullptr) return;
     std::uint64_t n = ++*seq;
+    total_records_.fetch_add(1, std::memory_order_relaxed);
     if (!admit_locked(size + kRecordOverhead, size, true, true)) return;
     char number[24];
     std::size_t digits = static_cast<std::size_t>(std::to_chars(number, number + sizeof number, n).ptr - number);
@@ -204,13 +225,13 @@ void DiskQueue::push_record(int fd, std::uint64_t* seq, std::initializer_list<st
   if (wake) cv_.notify_one();
 }
 
-void DiskQueue::push_stderr(int fd, std::string_view bytes) {
+void DiskQueue::push_stderr(SlotId id, std::string_view bytes) {
   if (bytes.empty()) return;
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (closed_) return;
-    Slot* slot = find_slot_locked(fd);
+    Slot* slot = find_slot_locked(id);
     if (slot == nullptr) return;
     if (!admit_locked(bytes.size(), bytes.size(), true, false)) return;
     chunk_for_locked(*slot, bytes.size()) += bytes;
@@ -272,7 +293,7 @@ void DiskQueue::finish() {
 
 void DiskQueue::run() {
   std::vector<Op> ops;
-  std::vector<Slot*> slots;
+  std::vector<Slot*> slots, closing;
   for (;;) {
     std::optional<nlohmann::json> yaml;
     std::size_t batch_cost = 0;
@@ -293,11 +314,14 @@ void DiskQueue::run() {
       urgent_ = false;
       ops.swap(ops_);
       slots.clear();
+      closing.clear();
       for (auto& slot : slots_) {
         // `writing` was emptied by the last batch (events.jsonl keeps one chunk for append_event).
         for (auto& chunk : slot->pending) slot->writing.push_back(std::move(chunk));
         slot->pending.clear();
         slots.push_back(slot.get());
+        // Nothing more comes for a closing file: this batch holds its last bytes.
+        if (slot->closing) closing.push_back(slot.get());
       }
       yaml.swap(yaml_meta_);
       batch_cost = std::exchange(pending_bytes_, 0);
@@ -324,6 +348,8 @@ void DiskQueue::run() {
       case Kind::kSync:
         sync = true;
         break;
+      case Kind::kClose:  // handled through Slot::closing
+        break;
       }
     }
     ops.clear();
@@ -333,26 +359,38 @@ void DiskQueue::run() {
     }
     batch_cost_left_ = batch_cost;
     cost_per_byte_ = batch_bytes == 0 ? 0.0 : static_cast<double>(batch_cost) / static_cast<double>(batch_bytes);
-    for (Slot* slot : slots) write_slot(*slot, sync);
+    for (Slot* slot : slots) {
+      bool last = std::find(closing.begin(), closing.end(), slot) != closing.end();
+      write_slot(*slot, sync || last);  // a file about to close keeps no partial line back
+    }
     if (yaml) write_yaml(std::move(*yaml));
     if (sync) sync_all();
     release(batch_cost_left_);
+    if (!closing.empty() && !stopping) {
+      for (Slot* slot : closing) close_file(*slot);
+      std::lock_guard lock(mutex_);
+      std::erase_if(slots_, [&](const std::unique_ptr<Slot>& s) {
+        return std::find(closing.begin(), closing.end(), s.get()) != closing.end();
+      });
+    }
     if (stopping) break;
   }
-  // Failures of the last batch would otherwise never be reported: one more try.
-  if (!unreported_failures_.empty()) {
-    report_write_failures();
-    write_slot(*events_slot_, true);
-    ::fsync(events_fd_);
-  }
+  settle_after_failures();
   std::lock_guard lock(mutex_);
   for (auto& slot : slots_) ::close(slot->fd);
   slots_.clear();
 }
 
+void DiskQueue::close_file(Slot& slot) {
+  if (::fsync(slot.fd) != 0 && errno != EINVAL && errno != EROFS)
+    note_failure(errno, "cannot fsync " + slot.file.string(), {}, false);
+  ::close(slot.fd);
+}
+
 void DiskQueue::append_event(std::string_view body) {
   // Events are few: the first chunk of events.jsonl may grow as it likes.
   std::string& out = events_slot_->writing.front();
+  total_records_.fetch_add(1, std::memory_order_relaxed);
   out += "{\"seq\":";
   append_number(out, ++event_seq_);
   out += ',';
@@ -374,10 +412,34 @@ void DiskQueue::report_write_failures() {
     append_number(body, f.lines);
     body += ",\"bytes\":";
     append_number(body, f.bytes);
+    // Since the start: a later report that lands tells the whole loss even if this one does not.
+    body += ",\"totalLines\":";
+    append_number(body, total_lost_lines_);
+    body += ",\"totalBytes\":";
+    append_number(body, total_lost_bytes_ + total_lost_log_bytes_);
     body += "}\n";
     append_event(body);
   }
   unreported_failures_.clear();
+}
+
+void DiskQueue::settle_after_failures() {
+  std::error_code ignored;
+  if (total_write_errors_.load() == 0 && unreported_failures_.empty()) {
+    if (!reserve_file_.empty()) std::filesystem::remove(reserve_file_, ignored);
+    return;
+  }
+  // The disk may be full: give back the reserve, then say what is missing, in events.jsonl and in
+  // task.yaml. Each report itself may fail and then counts among the losses, so the last rewrite of
+  // task.yaml comes after the last report.
+  if (!reserve_file_.empty()) std::filesystem::remove(reserve_file_, ignored);
+  reserve_file_.clear();
+  for (int attempt = 0; attempt < 2 && !unreported_failures_.empty(); ++attempt) {
+    report_write_failures();
+    write_slot(*events_slot_, true);
+  }
+  ::fsync(events_fd_);
+  if (last_yaml_) write_yaml(*last_yaml_);
 }
 
 void DiskQueue::write_slot(Slot& slot, bool flush_partial) {
@@ -421,7 +483,7 @@ void DiskQueue::write_records(Slot& slot) {
   // is given back, and its chunks recycled, as soon as it is written: under a flood, producers find room
   // steadily instead of having everything dropped while one batch of up to the whole bound is written.
   std::vector<std::string_view> parts;
-  std::vector<std::string> redacted;  // owns redacted copies of chunks that held secrets
+  std::vector<std::string> redacted;  // owns the rewritten copies of chunks that changed
   redacted.reserve(slot.writing.size());
   std::size_t group_bytes = 0, first = 0;
   auto write_group = [&](std::size_t end) {
@@ -437,7 +499,8 @@ void DiskQueue::write_records(Slot& slot) {
     const std::string& chunk = slot.writing[i];
     if (!chunk.empty()) {
       std::string out;
-      if (redact_lines(chunk, out)) {
+      // Invalid messages become {error, raw} and secrets go, here on the disk thread.
+      if (finish_record_lines(chunk, out)) {
         redacted.push_back(std::move(out));
         parts.push_back(redacted.back());
       } else {
@@ -484,7 +547,14 @@ void DiskQueue::set_on_relieved(std::function<void()> on_relieved) {
 void DiskQueue::write_chunks(Slot& slot, const std::vector<std::string_view>& parts) {
   if (slot.torn) {
     // The last write stopped mid-line: end that line so the torn part stays one bad line on its own.
-    if (detail::write_all(slot.fd, "\n", 1) == 0) slot.torn = false;
+    // Until that works nothing else is written: a record glued to the torn part would be lost uncounted.
+    if (int err = detail::write_all(slot.fd, "\n", 1); err != 0) {
+      std::string lost;
+      for (std::string_view part : parts) lost.append(part);
+      note_failure(err, "cannot write " + slot.file.string(), lost, slot.jsonl);
+      return;
+    }
+    slot.torn = false;
   }
   std::size_t written = 0;
   int err = detail::writev_all(slot.fd, parts.data(), parts.size(), &written);
@@ -504,7 +574,7 @@ void DiskQueue::write_chunks(Slot& slot, const std::vector<std::string_view>& pa
     skip = 0;
   }
   if (written > 0 && last_written != '\n') slot.torn = true;
-  note_failure(err, "cannot write " + slot.file.string(), lost);
+  note_failure(err, "cannot write " + slot.file.string(), lost, slot.jsonl);
 }
 
 void DiskQueue::recycle(Chunks& chunks) {
@@ -557,10 +627,10 @@ void DiskQueue::sync_all() {
   for (auto& [fd, file] : files) {
     // EINVAL/EROFS: a special file (a test's /dev/full, a pipe) that cannot be synced; not a loss.
     if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-      note_failure(errno, "cannot fsync " + file.string(), {});
+      note_failure(errno, "cannot fsync " + file.string(), {}, false);
   }
   for (auto& dir : dirs) {
-    if (int err = detail::fsync_dir(dir); err != 0) note_failure(err, "cannot fsync " + dir.string(), {});
+    if (int err = detail::fsync_dir(dir); err != 0) note_failure(err, "cannot fsync " + dir.string(), {}, false);
   }
 }
 
@@ -569,16 +639,37 @@ void DiskQueue::write_yaml(nlohmann::json meta) {
   if (auto it = meta.find("title"); it != meta.end() && it->is_string()) {
     *it = redact_secrets(it->get<std::string>());
   }
+  last_yaml_ = meta;
+  meta["recording"] = recording_summary();
   int err = detail::atomic_write_file(task_dir_ / "task.yaml", detail::render_task_yaml(meta));
-  if (err != 0) note_failure(err, "cannot rewrite " + (task_dir_ / "task.yaml").string(), {});
+  if (err != 0) note_failure(err, "cannot rewrite " + (task_dir_ / "task.yaml").string(), {}, false);
 }
 
-void DiskQueue::note_failure(int err, const std::string& what, std::string_view lost) {
+nlohmann::json DiskQueue::recording_summary() const {
+  std::uint64_t dropped = total_dropped_lines_.load(), dropped_bytes = total_dropped_bytes_.load();
+  bool complete = total_lost_lines_ == 0 && total_lost_bytes_ == 0 && total_lost_log_bytes_ == 0 && dropped == 0 &&
+                  dropped_bytes == 0;
+  nlohmann::json r = {{"complete", complete}, {"records", total_records_.load()}};
+  if (!complete) {
+    r["lost_records"] = total_lost_lines_;
+    r["lost_bytes"] = total_lost_bytes_ + total_lost_log_bytes_;
+    r["dropped_records"] = dropped;
+    r["dropped_bytes"] = dropped_bytes;
+    r["write_errors"] = total_write_errors_.load();
+  }
+  return r;
+}
+
+void DiskQueue::note_failure(int err, const std::string& what, std::string_view lost, bool records) {
   total_write_errors_.fetch_add(1, std::memory_order_relaxed);
   Failure& f = unreported_failures_[err];
   ++f.failures;
-  f.lines += count_lines(lost);
+  // Every lost record ends in its '\n' within `lost` (a torn one too: its tail is in it).
+  std::size_t lines = records ? count_lines(lost) : 0;
+  f.lines += lines;
   f.bytes += lost.size();
+  total_lost_lines_ += lines;
+  (records ? total_lost_bytes_ : total_lost_log_bytes_) += lost.size();
   // A full disk fails every write: log the first of each kind, count the rest.
   if (logged_errnos_.insert(err).second) {
     logger()->error("task recording: {}: {} (further errors of this kind are counted, not logged)", what,

@@ -38,10 +38,17 @@ class DiskQueue {
   DiskQueue(const DiskQueue&) = delete;
   DiskQueue& operator=(const DiskQueue&) = delete;
 
+  // Producers name a file by the id adopt_fd gave it, never by its fd: once a file is closed its fd
+  // number may be reused by another file, and a late record must not land there.
+  using SlotId = std::uint64_t;
+
   // The queue owns every fd it is given (and events_fd): it fsyncs them on sync and closes them at
-  // finish. `jsonl` files get records, the others (stderr.log) plain bytes. Directories given to
-  // add_sync_dir are fsynced too, so that new files survive a crash.
-  void adopt_fd(int fd, std::filesystem::path file, bool jsonl);
+  // finish, or at close_slot. `jsonl` files get records, the others (stderr.log) plain bytes.
+  // Directories given to add_sync_dir are fsynced too, so that new files survive a crash.
+  SlotId adopt_fd(int fd, std::filesystem::path file, bool jsonl);
+  // Writes what is queued for the file, fsyncs and closes it (a finished worker's files: a long
+  // session must not keep one pair of fds per worker). Later pushes to it are ignored.
+  void close_slot(SlotId slot);
   void add_sync_dir(std::filesystem::path dir);
   // The seq of the last event already in events.jsonl (a continued task); before start().
   void set_event_seq(std::uint64_t last) { event_seq_ = last; }
@@ -50,11 +57,11 @@ class DiskQueue {
   // A JSONL record: written as `{"seq":N,` + body, N = ++*seq taken under the queue lock so that seq
   // order is file order even with several producer threads. `body` must be one line ending in '\n'.
   // Dropped when the queue is full; the seq is used up all the same, so a gap in seq marks the drop.
-  void push_record(int fd, std::uint64_t* seq, std::string_view body);
+  void push_record(SlotId slot, std::uint64_t* seq, std::string_view body);
   // The same for a body given in pieces (concatenated into the chunk directly: one copy of each byte).
-  void push_record(int fd, std::uint64_t* seq, std::initializer_list<std::string_view> body);
+  void push_record(SlotId slot, std::uint64_t* seq, std::initializer_list<std::string_view> body);
   // Bytes for a plain log (stderr.log), written by whole lines so that redaction sees whole lines.
-  void push_stderr(int fd, std::string_view bytes);
+  void push_stderr(SlotId slot, std::string_view bytes);
   // A task event body (`"ts":...}\n`); never dropped: they are few and the task's history depends
   // on them. Its seq is given by the disk thread, the only writer of events.jsonl.
   void push_event(std::string body);
@@ -78,6 +85,7 @@ class DiskQueue {
  private:
   using Chunks = std::vector<std::string>;  // each string's capacity is fixed once taken from the pool
   struct Slot {                             // one open file
+    SlotId id;
     int fd;
     std::filesystem::path file;
     bool jsonl;
@@ -85,8 +93,9 @@ class DiskQueue {
     Chunks writing;       // disk thread: the batch being written
     std::string partial;  // disk thread, plain logs: the unfinished last line
     bool torn = false;    // disk thread: the last write stopped mid-line
+    bool closing = false; // mutex_: close_slot was called; no more pushes
   };
-  enum class Kind : std::uint8_t { kEvent, kDropped, kSync };
+  enum class Kind : std::uint8_t { kEvent, kDropped, kSync, kClose };
   struct Op {  // events.jsonl and control, in order
     Kind kind;
     std::uint64_t lines = 0, bytes = 0;  // kDropped
@@ -95,7 +104,7 @@ class DiskQueue {
   enum class State : std::uint8_t { kBusy, kIdle, kGathering };
 
   // Producer side (mutex_ held).
-  Slot* find_slot_locked(int fd);
+  Slot* find_slot_locked(SlotId id);  // nullptr for a closed or closing file
   // The chunk to append `size` bytes to (a new one from the pool when the last one is full).
   std::string& chunk_for_locked(Slot& slot, std::size_t size);
   bool admit_locked(std::size_t cost, std::size_t payload, bool bounded, bool counts_as_line);
@@ -106,6 +115,7 @@ class DiskQueue {
   void append_event(std::string_view body);
   void report_write_failures();
   void write_slot(Slot& slot, bool flush_partial);
+  void close_file(Slot& slot);  // fsync and close; the slot is removed by the caller
   void write_records(Slot& slot);
   // Gives `cost` of the batch being written back to the queue bound (at most what is left of it).
   void release(std::size_t cost);
@@ -114,7 +124,13 @@ class DiskQueue {
   void recycle(Chunks& chunks);
   void sync_all();
   void write_yaml(nlohmann::json meta);
-  void note_failure(int err, const std::string& what, std::string_view lost);
+  // What was lost: `lost` is the data that did not make it; its lines count as records for JSONL files.
+  void note_failure(int err, const std::string& what, std::string_view lost, bool records);
+  // task.yaml's `recording` block: complete, or what is missing (disk thread).
+  nlohmann::json recording_summary() const;
+  // After the last batch: when writes failed, frees the reserve so that the final report and task.yaml
+  // fit on a full disk, and writes them once more.
+  void settle_after_failures();
 
   const std::filesystem::path task_dir_;
   const int events_fd_;
@@ -123,6 +139,7 @@ class DiskQueue {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Slot>> slots_;  // slots_[0] is events.jsonl
+  SlotId next_slot_id_ = 1;                   // 0 is events.jsonl
   std::vector<std::filesystem::path> sync_dirs_;
   std::vector<Op> ops_;
   Chunks free_chunks_;
@@ -137,6 +154,13 @@ class DiskQueue {
   std::once_flag finish_once_;
 
   std::atomic<std::uint64_t> total_dropped_lines_{0}, total_dropped_bytes_{0}, total_write_errors_{0};
+  std::atomic<std::uint64_t> total_records_{0};  // every record line ever given to the queue, events included
+  // Disk thread: what failed writes lost, since the start.
+  std::uint64_t total_lost_lines_ = 0, total_lost_bytes_ = 0, total_lost_log_bytes_ = 0;
+  std::optional<nlohmann::json> last_yaml_;  // disk thread: the newest task.yaml content
+  // A small file made at the start and deleted at the end, or earlier when the disk is full: its
+  // room lets the final report and task.yaml land on a disk that writes filled up.
+  std::filesystem::path reserve_file_;
 
   // Backpressure: the marks are set before producers start; congested_ is set by producers (mutex_
   // held) and cleared by the disk thread.

@@ -201,4 +201,18 @@ int atomic_write_file(const std::filesystem::path& file, std::string_view conten
   return fsync_dir(file.parent_path());
 }
 
+int make_reserve_file(const std::filesystem::path& file, std::size_t size) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return errno;
+  // Real blocks, not a sparse file: deleting it must give room back.
+  int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (err == EOPNOTSUPP || err == EINVAL) {
+    std::string zeros(size, '\0');
+    err = write_all(fd, zeros.data(), zeros.size());
+  }
+  ::close(fd);
+  if (err != 0) ::unlink(file.c_str());
+  return err;
+}
+
 }  // namespace coco::taskdir::detail

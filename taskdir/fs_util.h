@@ -41,5 +41,7 @@ int writev_all(int fd, const std::string_view* parts, std::size_t count, std::si
 int atomic_write_file(const std::filesystem::path& file, std::string_view content);
 // Returns 0 or an errno.
 int fsync_dir(const std::filesystem::path& dir);
+// Creates `file` with `size` bytes of allocated blocks (so that deleting it frees room). 0 or an errno.
+int make_reserve_file(const std::filesystem::path& file, std::size_t size);
 
 }  // namespace coco::taskdir::detail

@@ -20,9 +20,16 @@ constexpr int kMaxDepth = 3;
 
 // Every secret this file can find contains one of these markers, in any letter case: the secret key
 // names (is_secret_key) contain token, key, secret, passw or authoriz; the patterns start with sk-,
-// Bearer or eyJ.
+// Bearer or eyJ. Written with JSON escapes, a marker may hide behind `\u00XX` for any printable ASCII
+// byte (`\u0073k-`), so that escape (XX from 20 to 7f) counts as a marker too; control bytes
+// (`\u001b` in coloured output) and non-ASCII escapes do not.
 constexpr std::array<std::string_view, 8> kMarkers = {"sk-",    "token", "key",      "bearer",
                                                       "secret", "passw", "authoriz", "eyj"};
+
+bool escaped_ascii_at(std::string_view text, std::size_t i) {
+  return i + 5 < text.size() + 1 && text[i] == '\\' && text[i + 1] == 'u' && text[i + 2] == '0' &&
+         text[i + 3] == '0' && text[i + 4] >= '2' && text[i + 4] <= '7';
+}
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -52,6 +59,7 @@ constexpr std::array<bool, 256> make_first_letters() {
     table[static_cast<unsigned char>(m[0])] = true;
     table[static_cast<unsigned char>(m[0] - 'a' + 'A')] = true;
   }
+  table[static_cast<unsigned char>('\\')] = true;
   return table;
 }
 constexpr std::array<bool, 256> kFirstLetter = make_first_letters();
@@ -60,6 +68,7 @@ constexpr std::array<bool, 256> kFirstLetter = make_first_letters();
 bool marker_in(std::string_view text, std::size_t begin, std::size_t end) {
   for (std::size_t i = begin; i < end; ++i) {
     if (!kFirstLetter[static_cast<unsigned char>(text[i])]) continue;
+    if (escaped_ascii_at(text, i)) return true;
     char c = lower(text[i]);
     for (std::string_view m : kMarkers) {
       if (m[0] != c || i + m.size() > text.size()) continue;
@@ -136,11 +145,13 @@ Range match_sk(std::string_view s, std::size_t p) {
   return std::make_pair(p, end);
 }
 
-// "Bearer <credential>": keeps the scheme, hides the credential. A run of lowercase letters is prose
-// ("Bearer authentication"), not a credential.
+// "Bearer <credential>": keeps the scheme, hides the credential. The blank may be any run of spaces
+// and tabs (`Bearer<TAB>token` is accepted by servers). A run of lowercase letters is prose ("Bearer
+// authentication"), not a credential.
 Range match_bearer(std::string_view s, std::size_t p) {
-  std::size_t start = p + 6;  // after "earer "
   if (p == 0 || (s[p - 1] != 'B' && s[p - 1] != 'b')) return std::nullopt;
+  std::size_t start = scan_while(s, p + 5, [](char c) { return c == ' ' || c == '\t'; });  // after "earer"
+  if (start == p + 5) return std::nullopt;
   std::size_t end = scan_while(s, start, is_bearer_char);
   if (end - start < 8) return std::nullopt;
   bool prose = true;
@@ -198,7 +209,7 @@ Range match_pem(std::string_view s, std::size_t p) {
 bool redact_patterns(std::string& s) {
   bool changed = false;
   changed |= replace_matches(s, "sk-", match_sk);
-  changed |= replace_matches(s, "earer ", match_bearer);
+  changed |= replace_matches(s, "earer", match_bearer);
   changed |= replace_matches(s, "eyJ", match_jwt);
   changed |= replace_matches(s, "PRIVATE KEY-----", match_pem);
   if (contains(s, "=")) changed |= replace_matches(s, "=", match_assignment);
@@ -372,11 +383,22 @@ bool redact_json_keys(std::string_view in, int depth, std::string& out) {
       continue;
     }
     std::size_t end = find_string_end(in, i + 1);
-    if (end == std::string_view::npos) break;
+    if (end == std::string_view::npos) {
+      // A torn text (an invalid message) whose secret value never ends: hide the rest.
+      if (secret_value_next) {
+        out.append(in.substr(copied, i + 1 - copied));
+        out += kRedacted;
+        copied = in.size();
+        changed = true;
+      }
+      break;
+    }
     std::string_view content = in.substr(i + 1, end - i - 1);
+    // Secrets are matched in the decoded text: `\u0073k-...`, `api\u005fkey`, `Bearer\ttoken`.
+    bool escaped = std::memchr(content.data(), '\\', content.size()) != nullptr;
     std::size_t next = scan_while(in, end + 1, is_space);
     if (next < in.size() && in[next] == ':') {
-      secret_value_next = is_secret_key(content);
+      secret_value_next = is_secret_key(escaped ? std::string_view(json_unescape(content)) : content);
     } else {
       if (secret_value_next) {
         if (content != kRedacted) {
@@ -385,7 +407,7 @@ bool redact_json_keys(std::string_view in, int depth, std::string& out) {
           copied = end;
           changed = true;
         }
-      } else if (depth < kMaxDepth && contains(content, "\\\"") && might_contain_secret(content)) {
+      } else if (depth < kMaxDepth && escaped && might_contain_secret(content)) {
         std::string inner;
         if (redact_into(json_unescape(content), depth + 1, inner)) {
           out.append(in.substr(copied, i + 1 - copied));
@@ -440,6 +462,8 @@ bool might_contain_secret(std::string_view text) {
     m |= (l[0] == 'p') & (l[2] == 's') & (l[4] == 'w');       // passw
     m |= (l[0] == 'a') & (l[3] == 'h') & (l[7] == 'z');       // authoriz
     m |= (l[0] == 'e') & (l[1] == 'y') & (l[2] == 'j');       // eyj
+    // \u00[2-7]: lowering maps '\\' to '|' (harmless: the exact check rejects a real '|').
+    m |= (l[0] == '|') & (l[1] == 'u') & (l[2] == '0') & (l[3] == '0') & (l[4] >= '2') & (l[4] <= '7');
     return any(m);
   };
   if (text.size() < kReach) return marker_in(text, 0, text.size());

@@ -1,5 +1,6 @@
 #include "taskdir/task_reader.h"
 
+#include "protocol/json_text.h"
 #include "taskdir/fs_util.h"
 #include "taskdir/task_writer.h"
 #include "taskdir/task_yaml.h"
@@ -88,12 +89,14 @@ std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& file, std::s
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    auto value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) {
-      ++bad;  // a torn last line after a crash, or garbage: skip it, keep the rest
+    // Capped nesting: anyone who can write the directory could plant a line nested 100,000 deep, and
+    // rendering such a value recurses.
+    auto parsed = protocol::parse_json(line);
+    if (!parsed.ok()) {
+      ++bad;  // a torn last line after a crash, garbage, or too deep: skip it, keep the rest
       continue;
     }
-    out.push_back(std::move(value));
+    out.push_back(std::move(parsed.value));
   }
   if (bad_lines != nullptr) *bad_lines = bad;
   return out;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,6 +33,10 @@ struct TaskSummary {
   // Start time of the bridge process (clock ticks after boot), 0 if unknown: tells a live bridge from
   // an unrelated process that got the same pid.
   unsigned long long bridge_start_ticks = 0;
+  // task.yaml's `recording`: false when records are missing (a full disk, a full queue).
+  bool recording_complete = true;
+  std::uint64_t lost_records = 0, dropped_records = 0;
+  std::uint64_t records = 0;  // record lines given to the recorder, all files together (0: unknown)
 };
 
 // Loads task.yaml. A task still marked `running` whose bridge process is gone is reported as

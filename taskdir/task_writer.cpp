@@ -1,9 +1,11 @@
 #include "taskdir/task_writer.h"
 
+#include "protocol/json_text.h"
 #include "text/one_line.h"
 
 #include "taskdir/disk_queue.h"
 #include "taskdir/fs_util.h"
+#include "taskdir/record_lines.h"
 #include "taskdir/redact.h"
 #include "taskdir/task_reader.h"
 #include "taskdir/task_yaml.h"
@@ -131,9 +133,10 @@ std::string shorten_title(std::string_view text) { return text::one_line(text, k
 
 // ---- AgentLog ----
 
-AgentLog::AgentLog(std::shared_ptr<DiskQueue> q, std::filesystem::path dir, int events_fd, int stderr_fd)
-    : queue_(std::move(q)), dir_(std::move(dir)), events_fd_(events_fd), stderr_fd_(stderr_fd),
-      seq_(std::make_shared<std::uint64_t>(0)) {}
+AgentLog::AgentLog(std::shared_ptr<DiskQueue> q, std::filesystem::path dir, std::uint64_t events_slot,
+                   std::uint64_t stderr_slot, std::shared_ptr<std::uint64_t> seq)
+    : queue_(std::move(q)), dir_(std::move(dir)), events_slot_(events_slot), stderr_slot_(stderr_slot),
+      seq_(std::move(seq)) {}
 
 void AgentLog::message(std::string_view dir, std::string_view raw_json) {
   if (!queue_) return;
@@ -152,20 +155,25 @@ void AgentLog::message(std::string_view dir, std::string_view raw_json) {
   head += ",\"msg\":";
   if (std::memchr(raw_json.data(), '\n', raw_json.size()) == nullptr &&
       std::memchr(raw_json.data(), '\r', raw_json.size()) == nullptr) {
-    queue_->push_record(events_fd_, seq_.get(), {head, raw_json, "}\n"});
+    queue_->push_record(events_slot_, seq_.get(), {head, raw_json, "}\n"});
+    return;
+  }
+  // A pretty-printed message would break one-record-per-line. Rare (the bridge compacts such bodies),
+  // so it is checked here: newlines outside JSON strings are mere whitespace and become spaces; inside
+  // strings they are invalid JSON, and the message is recorded as text.
+  if (protocol::check_json_text(raw_json) != protocol::JsonStatus::Ok) {
+    invalid(dir, "the message is not valid JSON; recorded as text", raw_json);
     return;
   }
   thread_local std::string body;
   body = head;
   std::size_t msg_start = body.size();
   body += raw_json;
-  // A pretty-printed message would break one-record-per-line. Newlines outside JSON strings are mere
-  // whitespace (inside strings they are invalid anyway), so they become spaces.
   for (std::size_t i = msg_start; i < body.size(); ++i) {
     if (body[i] == '\n' || body[i] == '\r') body[i] = ' ';
   }
   body += "}\n";
-  queue_->push_record(events_fd_, seq_.get(), body);
+  queue_->push_record(events_slot_, seq_.get(), body);
 }
 
 void AgentLog::invalid(std::string_view dir, std::string_view error, std::string_view raw_bytes) {
@@ -176,17 +184,16 @@ void AgentLog::invalid(std::string_view dir, std::string_view error, std::string
   append_json_string(body, dir);
   body += ",\"error\":";
   append_json_string(body, error);
-  body += ",\"raw\":";
-  // Invalid input may be invalid UTF-8 as well: such bytes become U+FFFD rather than failing.
-  body +=
-      nlohmann::json(std::string(raw_bytes)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  body += ',';
+  // Escaped (and base64 when the bytes are not UTF-8), so that the line is valid JSON whatever came.
+  append_raw_fields(body, raw_bytes);
   body += "}\n";
-  queue_->push_record(events_fd_, seq_.get(), body);
+  queue_->push_record(events_slot_, seq_.get(), body);
 }
 
 void AgentLog::stderr_bytes(std::string_view bytes) {
   if (!queue_) return;
-  queue_->push_stderr(stderr_fd_, bytes);
+  queue_->push_stderr(stderr_slot_, bytes);
 }
 
 // ---- TaskWriter ----
@@ -322,15 +329,18 @@ AgentLog TaskWriter::add_agent(std::string_view instance, std::string_view kind)
   std::lock_guard lock(mutex_);
   if (finished_) return AgentLog();
   auto& agents = meta_["agents"];
-  if (auto it = agents_.find(instance); it != agents_.end()) {
+  auto known = agents_.find(instance);
+  if (known != agents_.end()) {
     for (auto& a : agents) {
       if (a["id"] == std::string(instance)) {
         a["kind"] = kind;
         a["status"] = "running";
       }
     }
-    write_task_yaml();
-    return it->second;
+    if (known->second.open) {
+      write_task_yaml();
+      return known->second.log;
+    }
   }
 
   std::filesystem::path agent_dir = dir_ / "agents" / std::string(instance);
@@ -349,16 +359,20 @@ AgentLog TaskWriter::add_agent(std::string_view instance, std::string_view kind)
     throw;
   }
   std::uint64_t continued_seq = last_seq(runtime / "events.jsonl");  // an agent of a continued task goes on
-  queue_->adopt_fd(events_fd, runtime / "events.jsonl", true);
-  queue_->adopt_fd(stderr_fd, runtime / "stderr.log", false);
+  auto events_slot = queue_->adopt_fd(events_fd, runtime / "events.jsonl", true);
+  auto stderr_slot = queue_->adopt_fd(stderr_fd, runtime / "stderr.log", false);
   queue_->add_sync_dir(dir_ / "agents");
   queue_->add_sync_dir(agent_dir);
   queue_->add_sync_dir(runtime);
 
-  AgentLog log(queue_, runtime, events_fd, stderr_fd);
-  *log.seq_ = continued_seq;
-  agents_.emplace(std::string(instance), log);
-  bool listed = false;
+  if (known != agents_.end()) {  // reopened: the seq goes on where it stopped
+    known->second = Agent{AgentLog(queue_, runtime, events_slot, stderr_slot, known->second.log.seq_), true};
+    write_task_yaml();
+    return known->second.log;
+  }
+  AgentLog log(queue_, runtime, events_slot, stderr_slot, std::make_shared<std::uint64_t>(continued_seq));
+  agents_.emplace(std::string(instance), Agent{log, true});
+  bool listed = false;  // a continued task lists its agents already
   for (auto& a : agents) {
     if (a["id"] == std::string(instance)) {
       a["kind"] = kind;
@@ -369,6 +383,15 @@ AgentLog TaskWriter::add_agent(std::string_view instance, std::string_view kind)
   if (!listed) agents.push_back({{"id", instance}, {"kind", kind}, {"status", "running"}});
   write_task_yaml();
   return log;
+}
+
+void TaskWriter::close_agent(std::string_view instance) {
+  std::lock_guard lock(mutex_);
+  auto it = agents_.find(instance);
+  if (it == agents_.end() || !it->second.open || !queue_) return;
+  it->second.open = false;
+  queue_->close_slot(it->second.log.events_slot_);
+  queue_->close_slot(it->second.log.stderr_slot_);
 }
 
 void TaskWriter::set_agent_status(std::string_view instance, std::string_view status) {

@@ -58,6 +58,7 @@ struct WriterStats {
   std::uint64_t dropped_lines = 0;  // records not written because the queue was full
   std::uint64_t dropped_bytes = 0;
   std::uint64_t write_errors = 0;  // failed write()/fsync()/task.yaml rewrites
+  std::uint64_t records = 0;       // record lines given to the recorder (events included)
 };
 
 // A handle to agents/<instance>/runtime/. Cheap to copy; all writes go through the task's queue.
@@ -78,11 +79,12 @@ class AgentLog {
 
  private:
   friend class TaskWriter;
-  AgentLog(std::shared_ptr<DiskQueue> q, std::filesystem::path dir, int events_fd, int stderr_fd);
+  AgentLog(std::shared_ptr<DiskQueue> q, std::filesystem::path dir, std::uint64_t events_slot,
+           std::uint64_t stderr_slot, std::shared_ptr<std::uint64_t> seq);
   std::shared_ptr<DiskQueue> queue_;
   std::filesystem::path dir_;
-  int events_fd_ = -1;
-  int stderr_fd_ = -1;
+  std::uint64_t events_slot_ = 0;  // DiskQueue::SlotId of runtime/events.jsonl
+  std::uint64_t stderr_slot_ = 0;  // and of runtime/stderr.log
   std::shared_ptr<std::uint64_t> seq_;  // per-file sequence, incremented under the queue's lock
 };
 
@@ -110,6 +112,10 @@ class TaskWriter {
   // `instance` must pass is_valid_name (throws std::invalid_argument otherwise). Adding an instance
   // again (a restarted upstream) returns the same log, marks it running again and keeps its seq going.
   AgentLog add_agent(std::string_view instance, std::string_view kind);
+  // Closes the agent's two files once what is queued for them is written (a finished worker: a long
+  // session must not hold two fds per worker it ever ran). Copies of its AgentLog record nothing
+  // more; add_agent again reopens the files (appending) and keeps the seq going.
+  void close_agent(std::string_view instance);
   void set_agent_status(std::string_view instance, std::string_view status);
 
   void set_title(std::string_view title);  // shortened to one line of at most 80 characters
@@ -144,7 +150,11 @@ class TaskWriter {
   int events_fd_ = -1;
   mutable std::mutex mutex_;  // guards meta_, agents_, finished_: set_* may come from any thread
   nlohmann::json meta_;  // what task.yaml holds
-  std::map<std::string, AgentLog, std::less<>> agents_;
+  struct Agent {
+    AgentLog log;
+    bool open = true;
+  };
+  std::map<std::string, Agent, std::less<>> agents_;
   bool finished_ = false;
 };
 

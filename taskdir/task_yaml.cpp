@@ -47,6 +47,15 @@ std::string render_task_yaml(const nlohmann::json& meta) {
     }
   }
   out << YAML::EndSeq;
+  if (auto it = meta.find("recording"); it != meta.end() && it->is_object()) {
+    // Whether every record reached the disk; when not, what is missing (docs/task-directory.md).
+    out << YAML::Key << "recording" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : it->items()) {
+      if (value.is_boolean()) out << YAML::Key << key << YAML::Value << value.get<bool>();
+      else if (value.is_number_unsigned()) out << YAML::Key << key << YAML::Value << value.get<std::uint64_t>();
+    }
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   std::string text = out.c_str();
   text += '\n';
@@ -76,6 +85,18 @@ std::optional<TaskSummary> parse_task_yaml(const std::string& text) {
     if (auto pid = root["bridge_pid"]; pid && pid.IsScalar()) task.bridge_pid = pid.as<long>(0);
     if (auto ticks = root["bridge_start_ticks"]; ticks && ticks.IsScalar()) {
       task.bridge_start_ticks = ticks.as<unsigned long long>(0);
+    }
+    if (auto recording = root["recording"]; recording && recording.IsMap()) {
+      auto number = [&](const char* key) {
+        auto n = recording[key];
+        return n && n.IsScalar() ? n.as<std::uint64_t>(0) : std::uint64_t{0};
+      };
+      if (auto complete = recording["complete"]; complete && complete.IsScalar()) {
+        task.recording_complete = complete.as<bool>(true);
+      }
+      task.lost_records = number("lost_records");
+      task.records = number("records");
+      task.dropped_records = number("dropped_records");
     }
     if (auto agents = root["agents"]; agents && agents.IsSequence()) {
       for (const auto& a : agents) {

@@ -7,6 +7,7 @@
 // turn/started and turn/completed params.turn (id, status, durationMs, error.message),
 // error params.error.message/willRetry.
 
+#include "protocol/json_text.h"
 #include "taskdir/fs_util.h"
 #include "taskdir/task_reader.h"
 #include "taskdir/task_writer.h"
@@ -41,6 +42,21 @@ const json& member(const json& j, const char* key) {
   if (!j.is_object()) return kNull;
   auto it = j.find(key);
   return it != j.end() ? *it : kNull;
+}
+
+// A whole number out of a JSON value, if it is one that fits (a float is truncated; NaN, huge values
+// and non-numbers are not numbers here): the directory may hold anything.
+std::optional<long long> whole_number(const json& value) {
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return value.get<long long>();
+  }
+  if (value.is_number_float()) {
+    double d = value.get<double>();
+    if (!(d > -9.2e18 && d < 9.2e18)) return std::nullopt;
+    return static_cast<long long>(d);
+  }
+  return std::nullopt;
 }
 
 std::string clip(std::string_view line, std::size_t max = kMaxLineChars) {
@@ -235,8 +251,8 @@ class AppServerReader {
       std::string status = str(turn, "status");
       std::string text = "-- turn " + (status.empty() ? std::string("ended") : status);
       std::optional<long long> ms;
-      if (member(turn, "durationMs").is_number()) {
-        ms = turn["durationMs"].get<long long>();
+      if (auto d = whole_number(member(turn, "durationMs"))) {
+        ms = *d;
       } else if (auto it = turn_started_.find(str(turn, "id")); it != turn_started_.end()) {
         ms = ms_between(it->second, ts);
       }
@@ -257,12 +273,10 @@ class AppServerReader {
     } else if (type == "commandExecution") {
       std::string text = "$ " + clip(str(item, "command"));
       std::vector<std::string> facts;
-      if (member(item, "exitCode").is_number())
-        facts.push_back("exit " + std::to_string(item["exitCode"].get<long>()));
+      if (auto code = whole_number(member(item, "exitCode"))) facts.push_back("exit " + std::to_string(*code));
       std::string status = str(item, "status");
       if (!status.empty() && status != "completed") facts.push_back(status);
-      if (member(item, "durationMs").is_number())
-        facts.push_back(format_duration_ms(item["durationMs"].get<long long>()));
+      if (auto d = whole_number(member(item, "durationMs"))) facts.push_back(format_duration_ms(*d));
       if (!facts.empty()) {
         text += "   (";
         for (std::size_t i = 0; i < facts.size(); ++i) text += (i ? ", " : "") + facts[i];
@@ -372,8 +386,7 @@ std::optional<std::string> describe_event(const json& event) {
     if (std::string by = str(event, "by"); !by.empty()) text += " by " + by;
     if (std::string rule = str(event, "rule"); !rule.empty()) text += " (rule " + rule + ")";
     if (std::string note = str(event, "note"); !note.empty()) text += ": " + clip(note, 120);
-    if (member(event, "waitMs").is_number())
-      text += ", after " + format_duration_ms(event["waitMs"].get<long long>());
+    if (auto d = whole_number(member(event, "waitMs"))) text += ", after " + format_duration_ms(*d);
     text += "\n";
     if (std::string feedback = str(event, "feedback"); !feedback.empty())
       text += indent("feedback: " + feedback, 3);
@@ -386,9 +399,7 @@ std::optional<std::string> describe_event(const json& event) {
   if (type == "agent.started") return "-- " + worker_name(event) + " started\n";
   if (type.rfind("agent.", 0) == 0 && event.contains("status")) {  // agent.completed, agent.failed, ...
     std::string text = "-- " + worker_name(event) + " " + str(event, "status");
-    if (member(event, "durationMs").is_number()) {
-      text += " (" + format_duration_ms(event["durationMs"].get<long long>()) + ")";
-    }
+    if (auto d = whole_number(member(event, "durationMs"))) text += " (" + format_duration_ms(*d) + ")";
     if (std::string reason = str(event, "reason"); !reason.empty()) text += ": " + clip(reason);
     return text + "\n";
   }
@@ -404,9 +415,9 @@ std::string final_message(const std::filesystem::path& agent_dir) {
   s << in.rdbuf();
   std::string text = s.str();
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return {};
-  json value = json::parse(text, nullptr, false);
-  if (value.is_discarded()) return text;
-  return compact(value);
+  auto parsed = protocol::parse_json(text);
+  if (!parsed.ok()) return text;
+  return compact(parsed.value);
 }
 
 }  // namespace
@@ -437,6 +448,10 @@ std::string render_transcript(const std::filesystem::path& task_dir) {
     if (ms)
       out += "  Duration: " + format_duration_ms(*ms) + (task->status == "running" ? " so far" : "") + "\n";
     if (!task->codex_version.empty()) out += "  Codex:    " + task->codex_version + "\n";
+    if (!task->recording_complete) {
+      out += "  Recording: INCOMPLETE (" + std::to_string(task->lost_records) + " records lost to write errors, " +
+             std::to_string(task->dropped_records) + " dropped)\n";
+    }
     if (!task->agents.empty()) {
       out += "  Agents:   ";
       for (std::size_t i = 0; i < task->agents.size(); ++i) {

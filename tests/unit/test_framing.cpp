@@ -27,8 +27,9 @@ Decoded drain(FrameDecoder& d, Decoded out = {}) {
 }
 
 // Feeds `input` in pieces of `chunk` bytes, draining after every piece.
-Decoded decode_in_chunks(const std::string& input, std::size_t chunk, std::size_t max = 1 << 20) {
-  FrameDecoder d(max);
+Decoded decode_in_chunks(const std::string& input, std::size_t chunk, std::size_t max = 1 << 20,
+                         Framing framing = Framing::Unknown) {
+  FrameDecoder d(max, framing);
   Decoded out;
   for (std::size_t i = 0; i < input.size(); i += chunk) {
     d.feed(std::string_view(input).substr(i, chunk));
@@ -97,8 +98,9 @@ TEST_CASE("a header block without a valid Content-Length resyncs at the next hea
   CHECK(out.errors.size() == 1);
   CHECK(out.frames == std::vector<std::string>{good});
 
+  // (Once the framing is known: as the first bytes of a stream, the `{` would decide for lines.)
   std::string missing = "X-Foo: 1\r\n\r\n{}\r\nContent-Length: " + std::to_string(good.size()) + "\r\n\r\n" + good;
-  out = decode_in_chunks(missing, 5);
+  out = decode_in_chunks(missing, 5, 1 << 20, Framing::ContentLength);
   CHECK(out.errors.size() == 1);
   CHECK(out.frames == std::vector<std::string>{good});
 }
@@ -126,4 +128,77 @@ TEST_CASE("Content-Length counts bytes, not characters") {
   auto ev = d.next();
   CHECK(ev.type == Type::Frame);
   CHECK(ev.body == "{\"m\":\"\u00e9\"}");
+}
+
+namespace {
+
+// Every split of `input` in two, and one byte at a time: the same frames and the same number of errors.
+void check_recovery(const std::string& input, const std::vector<std::string>& frames, std::size_t errors,
+                    std::size_t max = 1 << 20) {
+  for (std::size_t cut = 0; cut <= input.size(); ++cut) {
+    FrameDecoder d(max);
+    d.feed(std::string_view(input).substr(0, cut));
+    Decoded out = drain(d);
+    d.feed(std::string_view(input).substr(cut));
+    out = drain(d, std::move(out));
+    CAPTURE(cut);
+    CHECK(out.frames == frames);
+    CHECK(out.errors.size() == errors);
+  }
+  auto bytewise = decode_in_chunks(input, 1, max);
+  CHECK(bytewise.frames == frames);
+  CHECK(bytewise.errors.size() == errors);
+}
+
+std::string lsp(const std::string& body) { return "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body; }
+
+}  // namespace
+
+TEST_CASE("a UTF-8 byte order mark at the start is skipped in either framing") {
+  const std::string bom = "\xEF\xBB\xBF";
+  check_recovery(bom + "{\"id\":1}\n{\"id\":2}\n", {"{\"id\":1}", "{\"id\":2}"}, 0);
+  check_recovery(bom + lsp("{\"id\":1}") + lsp("{\"id\":2}"), {"{\"id\":1}", "{\"id\":2}"}, 0);
+  FrameDecoder d;
+  d.feed(bom + lsp("{}"));
+  drain(d);
+  CHECK(d.framing() == Framing::ContentLength);
+}
+
+TEST_CASE("bytes before the first message are skipped, reported once, and the framing still detected") {
+  // A banner line, binary noise, a JSON scalar: none of them starts a message.
+  for (std::string junk : {std::string("hello world\n"), std::string("\x00\x01\x02xyz", 6), std::string("42\n"),
+                           std::string("\"just a string\"\r\n"), std::string("true "), std::string("\xEF\xBB")}) {
+    CAPTURE(junk);
+    check_recovery(junk + "{\"id\":1}\n{\"id\":2}\n", {"{\"id\":1}", "{\"id\":2}"}, 1);
+    check_recovery(junk + lsp("{\"id\":1}") + lsp("{\"id\":2}"), {"{\"id\":1}", "{\"id\":2}"}, 1);
+  }
+  // Content-Type first is an LSP header too.
+  check_recovery("Content-Type: application/vscode-jsonrpc\r\n" + lsp("{}"), {"{}"}, 0);
+  // Junk glued to the header on the same line.
+  check_recovery("junk" + lsp("{\"id\":1}"), {"{\"id\":1}"}, 1);
+}
+
+TEST_CASE("a Content-Length far beyond the cap resyncs at the next header instead of swallowing the stream") {
+  const std::string good = "{\"id\":2}";
+  for (std::string length : {std::string("99999999999"), std::string("9223372036854775807"),
+                             std::string("18446744073709551615"), std::string("99999999999999999999999999"),
+                             std::string("-1"), std::string("0x10")}) {
+    CAPTURE(length);
+    std::string input = "Content-Length: " + length + "\r\n\r\n{\"id\":1}" + lsp(good) + lsp(good);
+    check_recovery(input, {good, good}, 1, 64);
+  }
+  // Just above the cap (an honest oversize message): skipped exactly, so its body may hold anything.
+  std::string body = "{\"s\":\"Content-Length: 3\\r\\n\\r\\n{}\"," + std::string(80, ' ') + "}";
+  check_recovery(lsp(body) + lsp(good), {good}, 1, 64);
+}
+
+TEST_CASE("a header block with junk before its Content-Length resyncs inside the block") {
+  const std::string good = "{\"id\":5}";
+  std::string input = lsp("{}") + "garbage line\r\n" + lsp(good);
+  check_recovery(input, {"{}", good}, 1);
+  // A body shorter than announced: the next header is swallowed, then the stream recovers.
+  std::string shorter = "Content-Length: 3\r\n\r\n{\"id\":1}" + lsp(good);
+  auto out = decode_in_chunks(shorter, 1);
+  CHECK(out.frames.size() == 2);  // "{\"i" (a parse error for the session) and the good one
+  CHECK(out.frames.back() == good);
 }

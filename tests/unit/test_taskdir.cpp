@@ -526,10 +526,10 @@ TEST_CASE("taskdir: a failing disk is counted and reported, never fatal") {
   REQUIRE(events_fd >= 0);
   REQUIRE(full_fd >= 0);
   auto queue = std::make_shared<DiskQueue>(tmp.path, events_fd, std::size_t{1} << 20);
-  queue->adopt_fd(full_fd, "/dev/full", true);
+  auto full = queue->adopt_fd(full_fd, "/dev/full", true);
   queue->start();
   std::uint64_t seq = 0;
-  for (int i = 0; i < 3; ++i) queue->push_record(full_fd, &seq, "\"ts\":\"x\",\"msg\":{}}\n");
+  for (int i = 0; i < 3; ++i) queue->push_record(full, &seq, "\"ts\":\"x\",\"msg\":{}}\n");
   queue->finish();  // returns: a full disk never blocks
   CHECK(queue->stats().write_errors >= 1);
   auto events = read_jsonl(tmp.path / "events.jsonl");
