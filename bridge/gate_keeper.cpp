@@ -1,6 +1,7 @@
 #include "bridge/gate_keeper.h"
 
 #include "bridge/session.h"
+#include "protocol/json_text.h"
 #include "protocol/message.h"
 
 #include <spdlog/spdlog.h>
@@ -133,12 +134,24 @@ void GateKeeper::open(const json& codex_id, const std::string& method, const jso
   json known_changes;
   if (auto it = file_changes_.find(string_at(params, "itemId")); it != file_changes_.end()) known_changes = it->second;
 
+  gates::Prompt prompt;
+  try {
+    prompt = gates::make_prompt(method, params, known_changes, file_texts());
+  } catch (const std::exception& e) {
+    // make_prompt reads every field with a type check; should a shape still slip through, codex gets
+    // an error at once rather than waiting on a gate nobody can see.
+    spdlog::error("cannot read codex's {} request: {}", method, e.what());
+    session_.task().event("gate.unreadable", {{"method", method}, {"error", e.what()}});
+    session_.answer_codex(codex_id, generation,
+                          {{"error", {{"code", ec::kInternalError}, {"message", std::string("the bridge could not read this request: ") + e.what()}}}});
+    return;
+  }
   Gate& g = gates_[id];
   g.id = id;
   g.codex_id = codex_id;
   g.raw_params = params;
   g.generation = generation;
-  g.prompt = gates::make_prompt(method, params, known_changes, file_texts());
+  g.prompt = std::move(prompt);
   g.opened = std::chrono::steady_clock::now();
 
   json options = json::array();
@@ -416,9 +429,9 @@ void GateKeeper::poll_directory() {
     std::ifstream in(path, std::ios::binary);
     std::stringstream buf;
     buf << in.rdbuf();
-    json d = json::parse(buf.str(), nullptr, false);
-    if (d.is_discarded()) { reject("not JSON"); continue; }
-    auto parsed = gates::parse_answer(g.prompt, d);
+    protocol::ParsedJson d = protocol::parse_json(buf.str());
+    if (!d.ok()) { reject(d.problem); continue; }
+    auto parsed = gates::parse_answer(g.prompt, d.value);
     if (auto* problem = std::get_if<std::string>(&parsed)) { reject(*problem); continue; }
     const auto& a = std::get<gates::Answer>(parsed);
     resolve(g, *a.option, "directory", a.feedback, a.answers);

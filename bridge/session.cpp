@@ -1,6 +1,7 @@
 #include "bridge/session.h"
 
 #include "bridge/version.h"
+#include "protocol/json_text.h"
 
 #include <spdlog/spdlog.h>
 
@@ -62,7 +63,13 @@ std::string first_prompt_text(const json& params) {
   return {};
 }
 
-json parse_untrusted(std::string_view text) { return json::parse(text, nullptr, /*allow_exceptions=*/false); }
+// The id of a message that could not be parsed whole (too deep), when its top level still shows one.
+json readable_id(std::string_view text) {
+  protocol::Envelope env = protocol::scan_envelope(text);
+  if (!env.valid || !env.has_id) return nullptr;
+  protocol::ParsedJson id = protocol::parse_json(text.substr(env.id_begin, env.id_end - env.id_begin));
+  return id.ok() && protocol::is_valid_id(id.value) ? id.value : json(nullptr);
+}
 
 }  // namespace
 
@@ -72,9 +79,10 @@ json parse_untrusted(std::string_view text) { return json::parse(text, nullptr, 
 const json& CodexResponse::body() {
   if (!parsed_) {
     parsed_ = true;
-    body_ = parse_untrusted(*line_);
-    if (body_.is_discarded() || !body_.is_object())
-      body_ = protocol::make_error(nullptr, ec::kInternalError, "codex sent an answer that is not a JSON object");
+    protocol::ParsedJson parsed = protocol::parse_json(*line_);
+    body_ = parsed.ok() && parsed.value.is_object()
+                ? std::move(parsed.value)
+                : protocol::make_error(nullptr, ec::kInternalError, "codex sent an answer that is not a JSON object");
   }
   return body_;
 }
@@ -323,13 +331,16 @@ void Session::on_editor_frame(std::string&& body) {
     client_connected_ = true;
     task_->event("client.connected", {{"transport", editor_->describe()}, {"face", face_->describe().value("name", "")}});
   }
-  json parsed = parse_untrusted(body);
-  if (parsed.is_discarded()) {
-    if (app_server_log_) app_server_log_->invalid(dir::kEditorToBridge, "parse error", body);
-    emit_to_editor(protocol::make_error(nullptr, ec::kParseError, "Parse error: the message is not valid JSON"));
+  protocol::ParsedJson parsed = protocol::parse_json(body);
+  if (!parsed.ok()) {
+    if (app_server_log_) app_server_log_->invalid(dir::kEditorToBridge, parsed.problem, body);
+    if (parsed.status == protocol::JsonStatus::TooDeep)
+      emit_to_editor(protocol::make_error(readable_id(body), ec::kInvalidRequest, "Invalid request: " + parsed.problem));
+    else
+      emit_to_editor(protocol::make_error(nullptr, ec::kParseError, "Parse error: " + parsed.problem));
     return;
   }
-  protocol::Message m = protocol::classify(std::move(parsed));
+  protocol::Message m = protocol::classify(std::move(parsed.value));
   if (m.kind == Kind::Invalid) {
     record(dir::kEditorToBridge, protocol::to_line(m.body));
     emit_to_editor(protocol::make_error(m.id, ec::kInvalidRequest, "Invalid request: " + m.problem));
@@ -358,13 +369,13 @@ void Session::on_codex_frame(std::string&& line) {
   }
   if (env.is_response() && !env.has_jsonrpc) return on_codex_response(line, env);
 
-  json parsed = parse_untrusted(line);
-  if (parsed.is_discarded()) {
-    spdlog::warn("codex sent a line that is not JSON ({} bytes); not forwarded", line.size());
-    task_->event("upstream.badMessage", {{"error", "not JSON"}, {"bytes", line.size()}});
+  protocol::ParsedJson parsed = protocol::parse_json(line);
+  if (!parsed.ok()) {
+    spdlog::warn("codex sent a line the bridge cannot use ({} bytes): {}; not forwarded", line.size(), parsed.problem);
+    task_->event("upstream.badMessage", {{"error", parsed.problem}, {"bytes", line.size()}});
     return;
   }
-  protocol::Message m = protocol::classify(std::move(parsed));
+  protocol::Message m = protocol::classify(std::move(parsed.value));
   switch (m.kind) {
   case Kind::Request: return on_codex_request(std::move(m.body));
   case Kind::Notification:

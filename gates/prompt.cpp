@@ -220,7 +220,8 @@ void fill_permissions(Prompt& p, const json& params) {
                            {{"permissions", requested}, {"scope", "session"}}),
                make_option("decline", "Deny", OptionKind::Deny, {{"permissions", json::object()}, {"scope", "turn"}})};
   std::vector<std::string> wants;
-  if (requested.contains("network") && requested["network"].is_object() && requested["network"].value("enabled", false))
+  if (requested.contains("network") && requested["network"].is_object() &&
+      requested["network"].value("enabled", json(false)) == json(true))
     wants.push_back("network access");
   if (requested.contains("fileSystem") && requested["fileSystem"].is_object()) wants.push_back("file system access");
   std::string what = wants.empty() ? "extra permissions" : wants[0] + (wants.size() > 1 ? " and " + wants[1] : "");
@@ -250,6 +251,7 @@ void fill_elicitation(Prompt& p, const json& params) {
 
 void fill_user_input(Prompt& p, const json& params) {
   json questions = params.value("questions", json::array());
+  if (!questions.is_array()) questions = json::array();  // a question list of another shape reads as none
   p.fields["questions"] = questions;
   p.options = {make_option("submit", "Answer", OptionKind::AllowOnce, {{"answers", json::object()}}),
                make_option("skip", "Skip", OptionKind::Deny, {{"answers", json::object()}})};
