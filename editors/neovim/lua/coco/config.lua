@@ -49,16 +49,16 @@ M.defaults = {
 }
 
 -- Lists (cmd, hide keys) replace the default instead of being merged index by index, which is
--- what vim.tbl_deep_extend would do.
+-- what vim.tbl_deep_extend would do; tables with keys are merged key by key.
 local function is_list(t)
-  return type(t) == "table" and (next(t) == nil or vim.tbl_islist(t))
+  return type(t) == "table" and next(t) ~= nil and vim.tbl_islist(t)
 end
 
 local function merge(defaults, user)
   if user == nil then
     return vim.deepcopy(defaults)
   end
-  if type(defaults) ~= "table" or type(user) ~= "table" or is_list(user) or is_list(defaults) then
+  if type(defaults) ~= "table" or type(user) ~= "table" or is_list(defaults) or is_list(user) then
     return vim.deepcopy(user)
   end
   local out = vim.deepcopy(defaults)
