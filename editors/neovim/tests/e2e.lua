@@ -29,6 +29,19 @@ steps:
     escalated: true
   - when: "run elsewhere"
     message: "Answered through the task directory."
+  - when: "run gated"
+    exec: "echo gated > gated.txt"
+    escalated: true
+  - when: "run gated"
+    message: "Ran it after the second look."
+  - when: "run selected"
+    exec: "echo selected > selected.txt"
+    escalated: true
+  - when: "run selected"
+    message: "Chosen in the picker."
+  - when: "slow question"
+    message: "You will not see this."
+    delay_ms: 30000
   - when: "patch allowed"
     patch: |
       *** Begin Patch
@@ -236,6 +249,87 @@ T.test("an approval answered elsewhere closes its popup", function()
   T.eq(E.read_file(project .. "/elsewhere.txt"), "elsewhere\n")
 end)
 
+-- Stands in for a picker plugin: records what vim.ui.select was given; choose(index) answers.
+local function stub_select()
+  local real = vim.ui.select
+  local stub = {}
+  vim.ui.select = function(items, opts, on_choice)
+    stub.items, stub.opts, stub.on_choice = items, opts, on_choice
+    stub.labels = vim.tbl_map(opts.format_item or tostring, items)
+  end
+  function stub.restore()
+    vim.ui.select = real
+  end
+  function stub.choose(index)
+    stub.restore()
+    stub.on_choice(stub.items[index], index)
+  end
+  return stub
+end
+
+T.test("with the transcript hidden an approval is announced; q hides the popup, :CocoGates brings it back", function()
+  local state = coco._state()
+  local done = turn_completed_count()
+  state.config.open_on_prompt = false
+  state.view:close()
+  T.eq(state.view:visible(), false)
+  local notes, notify = {}, vim.notify
+  vim.notify = function(msg)
+    notes[#notes + 1] = msg
+  end
+  local ok, err = pcall(function()
+    prompt("run gated")
+    wait_popup("the command")
+  end)
+  vim.notify = notify
+  state.config.open_on_prompt = true
+  assert(ok, err)
+  T.contains(table.concat(notes, "\n"), "Coco needs your approval: Run `/bin/bash -lc 'echo gated > gated.txt'`?")
+  E.press("q")
+  T.eq(E.approval_window(), nil, "q hid the popup")
+  T.eq(coco.status(), "Coco: approval (1)", "the gate is still open")
+  local picker = stub_select()
+  vim.cmd("CocoGates")
+  T.wait_for(function()
+    return picker.on_choice ~= nil
+  end, ":CocoGates to offer the gate", 10000, diagnostics)
+  T.eq(#picker.labels, 1)
+  T.contains(picker.labels[1], "Run `/bin/bash -lc 'echo gated > gated.txt'`?")
+  picker.choose(1)
+  local _, _, text = wait_popup("the same gate again")
+  E.press(option_key(text, "Allow once"))
+  T.wait_for(function()
+    return turn_completed_count() > done
+  end, "the turn to complete", 30000, diagnostics)
+  T.eq(E.read_file(project .. "/gated.txt"), "gated\n")
+end)
+
+T.test("approvals through vim.ui.select when configured (picker plugins take over)", function()
+  local state = coco._state()
+  local done = turn_completed_count()
+  state.config.approvals.ui = "select"
+  local picker = stub_select()
+  prompt("run selected")
+  local ok, err = pcall(T.wait_for, function()
+    return picker.on_choice ~= nil
+  end, "vim.ui.select for the approval", 30000, diagnostics)
+  state.config.approvals.ui = "float"
+  if not ok then
+    picker.restore()
+    error(err)
+  end
+  T.eq(picker.opts.prompt, "Run `/bin/bash -lc 'echo selected > selected.txt'`?")
+  T.eq(picker.labels[1], "Allow once")
+  T.eq(picker.labels[#picker.labels], "Deny and stop the turn")
+  T.eq(E.approval_window(), nil, "no floating window")
+  picker.choose(1)
+  T.wait_for(function()
+    return turn_completed_count() > done
+  end, "the turn to complete", 30000, diagnostics)
+  T.eq(E.read_file(project .. "/selected.txt"), "selected\n")
+  wait_transcript("Chosen in the picker.")
+end)
+
 T.test("a file-change approval shows the diff and writes when allowed", function()
   local done = turn_completed_count()
   prompt("patch allowed")
@@ -279,6 +373,23 @@ T.test("a denied file change is reviewed in a vimdiff and not written", function
   wait_transcript("Left it alone.")
 end)
 
+T.test("a visual selection goes with its file and lines; :CocoInterrupt stops the turn", function()
+  E.write_file(project .. "/notes.txt", "first note\nsecond note\nthird\n")
+  vim.cmd("edit " .. vim.fn.fnameescape(project .. "/notes.txt"))
+  vim.cmd("CocoNewThread")
+  vim.cmd("1,2CocoPrompt slow question about")
+  wait_transcript("slow question about\n\nFrom `notes.txt`, lines 1-2:\n```\nfirst note\nsecond note\n```")
+  local session = coco._state().session
+  T.wait_for(function()
+    return session.turn_id ~= nil and coco.status() == "Coco: working"
+  end, "the turn to start", 30000, diagnostics)
+  vim.cmd("CocoInterrupt")
+  wait_transcript("*Turn interrupted*")
+  T.not_contains(transcript(), "You will not see this.")
+  T.eq(coco.status(), "Coco: idle")
+  T.eq(vim.api.nvim_buf_get_name(0), project .. "/notes.txt", "the user's window kept focus")
+end)
+
 T.test("a worker started with :CocoExec completes, shown live", function()
   vim.cmd("CocoExec worker job")
   local worker
@@ -299,6 +410,38 @@ T.test("a worker started with :CocoExec completes, shown live", function()
   T.eq(coco.status(), "Coco: idle")
 end)
 
+T.test(":CocoTasks lists the task directories and opens one as a transcript read from disk", function()
+  local picker = stub_select()
+  vim.cmd("CocoTasks")
+  T.wait_for(function()
+    return picker.on_choice ~= nil
+  end, ":CocoTasks to offer the tasks", 10000, diagnostics)
+  local task_id = coco._state().session.info.taskId
+  T.eq(#picker.labels, 1)
+  T.contains(picker.labels[1], task_id)
+  T.contains(picker.labels[1], "running")
+  picker.choose(1)
+  local buf
+  T.wait_for(function()
+    buf = vim.fn.bufnr("coco://task/" .. task_id)
+    return buf > 0 and E.buffer_text(buf):find("say hello", 1, true) ~= nil
+  end, "the task's transcript", 10000, diagnostics)
+  local text = E.buffer_text(buf)
+  T.contains(text, "Task " .. task_id)
+  T.contains(text, "gate g1")
+  T.eq(vim.api.nvim_get_current_buf(), buf, "the transcript is in front")
+  vim.cmd("close")
+end)
+
+T.test(":CocoLog shows the plugin's log with the bridge's stderr", function()
+  vim.cmd("CocoLog")
+  local text = E.buffer_text(0)
+  T.contains(text, "[info] starting: " .. E.coco_bin .. " bridge")
+  T.contains(text, "[bridge] ")
+  T.contains(text, "task directory: ")
+  vim.cmd("close")
+end)
+
 T.test("the User events fired with their data", function()
   T.truthy(#events.CocoTurnStarted >= 6, "CocoTurnStarted for each turn")
   T.eq(#events.CocoTurnCompleted, #events.CocoTurnStarted, "as many completed as started")
@@ -309,7 +452,7 @@ T.test("the User events fired with their data", function()
     statuses[e.status] = true
     T.truthy(e.turnId and e.threadId, "turn and thread ids in the data")
   end
-  T.eq(statuses, { completed = true })
+  T.eq(statuses, { completed = true, interrupted = true })
   local by = {}
   for _, e in ipairs(events.CocoApprovalResolved) do
     by[e.by] = true
@@ -355,6 +498,16 @@ T.test("killing the bridge mid-session; the next prompt continues the same task 
     end
   end
   T.eq(connected, 2, "two client.connected records in the task's events.jsonl")
+end)
+
+T.test(":CocoStop stops the bridge, which finishes the task directory", function()
+  local session = coco._state().session
+  local pid, task_dir = session.proc.pid, session.task_dir
+  vim.cmd("CocoStop")
+  T.eq(coco.status(), "Coco: stopped")
+  T.truthy(not E.exists("/proc/" .. pid .. "/stat"), "the bridge process is gone")
+  local last = vim.split(vim.trim(E.read_file(task_dir .. "/events.jsonl")), "\n", { plain = true })
+  T.eq(vim.json.decode(last[#last]).type, "task.completed")
 end)
 
 T.main(function()

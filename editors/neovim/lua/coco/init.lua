@@ -190,7 +190,7 @@ function M.status()
   if session.phase == "stopped" or session.phase == "stopping" then
     return session.error and "Coco: error" or "Coco: stopped"
   end
-  if session.turn_id or state.workers:running() > 0 then
+  if session.turn_id or session.turn_pending or state.workers:running() > 0 then
     return "Coco: working"
   end
   if session.error then

@@ -34,7 +34,10 @@ function M.new(config, deps)
   self.task_dir = nil
   self.thread_id = nil
   self.thread_loaded = false -- the running codex knows the thread (false after a restart)
-  self.turn_id = nil
+  self.turn_id = nil -- the running turn (from turn/start's answer or turn/started)
+  self.turn_started = false -- turn/started arrived: codex accepts turn/interrupt
+  self.turn_pending = false -- turn/start sent, not answered yet
+  self.interrupt_requested = false -- :CocoInterrupt came before turn/started
   self.continue_task = false -- the bridge died: the next start continues its task
   self.error = nil -- the last failure, shown by status() until the next turn starts
   return self
@@ -211,7 +214,7 @@ function Session:on_exit(generation, code)
   end
   self.conn, self.proc = nil, nil
   self.phase = "stopped"
-  self.turn_id = nil
+  self.turn_id, self.turn_started, self.turn_pending, self.interrupt_requested = nil, false, false, false
   self.thread_loaded = false
   local tail = self.stderr and self.stderr:text(15) or ""
   if expected then
@@ -335,8 +338,11 @@ function Session:prompt(text)
       end)
       return
     end
+    self.turn_pending = true
     self.conn:request("turn/start", { threadId = thread_id, input = input }, function(e, result)
+      self.turn_pending = false
       if e then
+        self.interrupt_requested = false
         return self:report_error("The turn did not start: " .. error_text(e))
       end
       if result and result.turn and not self.turn_id and result.turn.status == "inProgress" then
@@ -346,10 +352,17 @@ function Session:prompt(text)
   end)
 end
 
+-- Interrupts the running turn. Codex refuses turn/interrupt until the turn has really started
+-- (turn/started), so an interrupt that comes earlier is sent then.
 function Session:interrupt()
-  if not (self.turn_id and self.thread_id and self.conn) then
+  if not (self.thread_id and self.conn and (self.turn_id or self.turn_pending)) then
     return false
   end
+  if not self.turn_started then
+    self.interrupt_requested = true
+    return true
+  end
+  self.interrupt_requested = false
   self.conn:request("turn/interrupt", { threadId = self.thread_id, turnId = self.turn_id }, function(err)
     if err then
       self:report_error("Interrupt failed: " .. error_text(err))
@@ -362,7 +375,7 @@ end
 function Session:new_thread()
   self.thread_id = nil
   self.thread_loaded = false
-  self.turn_id = nil
+  self.turn_id, self.turn_started, self.turn_pending, self.interrupt_requested = nil, false, false, false
   self:emit("coco.newThread", {})
 end
 
@@ -374,19 +387,25 @@ function Session:on_notification(method, params)
     local turn = params.turn or {}
     if params.threadId == self.thread_id then
       self.turn_id = turn.id
+      self.turn_started = true
       self.error = nil
+      if self.interrupt_requested then
+        self:interrupt()
+      end
     end
   elseif method == "turn/completed" then
     local turn = params.turn or {}
     if params.threadId == self.thread_id and (self.turn_id == nil or self.turn_id == turn.id) then
       self.turn_id = nil
+      self.turn_started = false
+      self.interrupt_requested = false
       if turn.status == "failed" then
         self.error = "the turn failed" .. (turn.error and turn.error.message and (": " .. turn.error.message) or "")
       end
     end
   elseif method == "coco/upstream/exited" then
     self.thread_loaded = false
-    self.turn_id = nil
+    self.turn_id, self.turn_started, self.turn_pending, self.interrupt_requested = nil, false, false, false
     self:report_error("codex exited: " .. tostring(params.description or params.error or "?"), params.stderrTail)
   elseif method == "coco/upstream/restarted" then
     self:emit("coco.info", { text = "codex restarted" })

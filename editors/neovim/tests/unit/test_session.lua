@@ -140,7 +140,7 @@ T.test("routing: the bridge's requests go to their handler; unknown ones get an 
   T.eq(fake.sent[#fake.sent], { jsonrpc = "2.0", id = 0, result = { optionId = "accept" } })
 end)
 
-T.test("routing: a prompt during a turn steers it", function()
+T.test("routing: a prompt during a turn steers it; an early interrupt waits for turn/started", function()
   local fake = fake_bridge()
   local s = started_session(fake)
   s:prompt("and also this")
@@ -149,7 +149,10 @@ T.test("routing: a prompt during a turn steers it", function()
     expectedTurnId = "tu1",
     input = { { type = "text", text = "and also this" } },
   })
-  s:interrupt()
+  -- Codex refuses turn/interrupt before turn/started: the interrupt waits for it.
+  T.truthy(s:interrupt(), "an interrupt is accepted")
+  T.eq(fake.last("turn/interrupt"), nil, "not sent before turn/started")
+  fake.send({ method = "turn/started", params = { threadId = "th1", turn = { id = "tu1" } } })
   T.eq(fake.last("turn/interrupt").params, { threadId = "th1", turnId = "tu1" })
 end)
 
