@@ -72,7 +72,7 @@ Approvals.__index = Approvals
 --   closed(gate)                       the gate is gone (answered or resolved elsewhere)
 --   transcript_visible() -> bool
 function M.new(config, hooks)
-  return setmetatable({ config = config, hooks = hooks, gates = {} }, Approvals)
+  return setmetatable({ config = config, hooks = hooks, gates = {}, asked = 0 }, Approvals)
 end
 
 -- Shows a gate. answer(optionId, feedback, answers) sends the choice to the bridge.
@@ -81,7 +81,8 @@ function Approvals:ask(prompt, answer)
   if old then
     self:close_views(old)
   end
-  local gate = { id = prompt.gateId, prompt = prompt, answer = answer, opened = vim.loop.now() }
+  self.asked = self.asked + 1
+  local gate = { id = prompt.gateId, prompt = prompt, answer = answer, order = self.asked }
   self.gates[gate.id] = gate
   self:show(gate)
   if self.config.notify.approvals_when_hidden and not self.hooks.transcript_visible() then
@@ -110,7 +111,7 @@ end
 function Approvals:list()
   local list = vim.tbl_values(self.gates)
   table.sort(list, function(a, b)
-    return a.opened < b.opened
+    return a.order < b.order
   end)
   return list
 end

@@ -1,4 +1,6 @@
 -- Defaults and the merge of the user's options (documented in doc/coco.txt, "coco-config").
+local compat = require("coco.compat")
+
 local M = {}
 
 M.defaults = {
@@ -51,7 +53,7 @@ M.defaults = {
 -- Lists (cmd, hide keys) replace the default instead of being merged index by index, which is
 -- what vim.tbl_deep_extend would do; tables with keys are merged key by key.
 local function is_list(t)
-  return type(t) == "table" and next(t) ~= nil and vim.tbl_islist(t)
+  return type(t) == "table" and next(t) ~= nil and compat.islist(t)
 end
 
 local function merge(defaults, user)
@@ -68,30 +70,19 @@ local function merge(defaults, user)
   return out
 end
 
-local function validate(c)
-  vim.validate({
-    cmd = { c.cmd, "table" },
-    env = { c.env, "table" },
-    task_root = { c.task_root, "string", true },
-    config = { c.config, "string", true },
-    layout = {
-      c.layout,
-      function(v)
-        return vim.tbl_contains({ "vsplit", "split", "tab", "current" }, v)
-      end,
-      "vsplit, split, tab or current",
-    },
-    ["approvals.ui"] = {
-      c.approvals.ui,
-      function(v)
-        return v == "float" or v == "select"
-      end,
-      "float or select",
-    },
-  })
-  if #c.cmd == 0 then
-    error("coco: opts.cmd must not be empty")
+local function check(ok, what)
+  if not ok then
+    error("coco: bad option " .. what, 3)
   end
+end
+
+local function validate(c)
+  check(type(c.cmd) == "table" and #c.cmd > 0, "cmd: a non-empty list, like { 'coco', 'bridge' }")
+  check(type(c.env) == "table", "env: a table of environment variables")
+  check(c.task_root == nil or type(c.task_root) == "string", "task_root: a path")
+  check(c.config == nil or type(c.config) == "string", "config: a path")
+  check(vim.tbl_contains({ "vsplit", "split", "tab", "current" }, c.layout), "layout: vsplit, split, tab or current")
+  check(c.approvals.ui == "float" or c.approvals.ui == "select", "approvals.ui: float or select")
 end
 
 function M.build(user)

@@ -1,5 +1,5 @@
--- :checkhealth coco. Neovim 0.10 has vim.health.start/ok/...; 0.7 to 0.9 have the
--- require("health").report_* functions.
+-- :checkhealth coco. Neovim 0.10 has vim.health.start/ok/...; older ones have report_start/
+-- report_ok/... (in vim.health on 0.9, in require("health") on 0.7 and 0.8).
 local config_mod = require("coco.config")
 local process = require("coco.process")
 
@@ -7,10 +7,10 @@ local M = {}
 
 local function reporter()
   local h = vim.health
-  if h and h.start then
+  if h and h.start then -- 0.10+
     return h
   end
-  h = require("health")
+  h = (h and h.report_start) and h or require("health") -- 0.9: vim.health.report_*; 0.7, 0.8: require("health")
   return {
     start = h.report_start,
     ok = h.report_ok,

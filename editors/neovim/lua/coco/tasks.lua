@@ -1,6 +1,7 @@
 -- Task directories (:CocoTasks): the list comes from `coco task ls --json`, or, with a coco that
 -- lacks it, from the task.yaml files themselves; a task opens as the transcript `coco task show`
 -- rebuilds from its directory. No bridge needs to run.
+local compat = require("coco.compat")
 local config_mod = require("coco.config")
 local process = require("coco.process")
 local View = require("coco.view")
@@ -41,7 +42,7 @@ local function bridge_alive(pid)
   if not pid or pid <= 0 then
     return false
   end
-  local ok = vim.loop.kill(pid, 0)
+  local ok = compat.uv.kill(pid, 0)
   return ok == 0 or ok == true
 end
 
@@ -79,7 +80,7 @@ function M.list(config, callback)
   process.run(argv, function(code, stdout)
     if code == 0 then
       local ok, tasks = pcall(vim.json.decode, stdout, { luanil = { object = true } })
-      if ok and type(tasks) == "table" and vim.tbl_islist(tasks) then
+      if ok and type(tasks) == "table" and compat.islist(tasks) then
         return callback(tasks)
       end
     end

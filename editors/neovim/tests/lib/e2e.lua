@@ -36,7 +36,7 @@ function E.read_file(path)
 end
 
 function E.exists(path)
-  return vim.loop.fs_stat(path) ~= nil
+  return (vim.uv or vim.loop).fs_stat(path) ~= nil
 end
 
 -- Starts `coco mock-model` with a script; returns {port, stop(), log()}.

@@ -68,9 +68,9 @@ function T.run(after_each)
   local filter = os.getenv("COCO_TEST_FILTER")
   for _, case in ipairs(cases) do
     if not filter or case.name:find(filter, 1, true) then
-      local started = vim.loop.hrtime()
+      local started = (vim.uv or vim.loop).hrtime()
       local ok, err = xpcall(case.fn, debug.traceback)
-      local ms = (vim.loop.hrtime() - started) / 1e6
+      local ms = ((vim.uv or vim.loop).hrtime() - started) / 1e6
       if ok then
         out(("ok     %s (%.0f ms)"):format(case.name, ms))
       else
