@@ -481,7 +481,8 @@ T.test("killing the bridge mid-session; the next prompt continues the same task 
     return session.turn_id == nil
   end, "the turn to end", 30000, diagnostics)
   local task_dir, thread_id, pid = session.task_dir, session.thread_id, session.proc.pid
-  (vim.uv or vim.loop).kill(pid, 9)
+  local uv = vim.uv or vim.loop
+  uv.kill(pid, 9)
   T.wait_for(function()
     return coco.status() == "Coco: error"
   end, "the plugin to notice", 30000, diagnostics)

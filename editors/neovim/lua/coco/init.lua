@@ -74,6 +74,8 @@ local function on_session_event(method, params)
   elseif method == "coco.stopped" then
     state.approvals:clear()
     state.workers:bridge_gone()
+  elseif method == "coco.error" and not params.bridgeExited and not state.view:visible() then
+    vim.notify("Coco: " .. params.text, vim.log.levels.ERROR)
   elseif method == "coco.bridgeExited" then
     local tail = params.stderr ~= "" and ("\n" .. params.stderr) or ""
     vim.notify(("Coco: the bridge exited (code %s); the next command restarts it.%s"):format(tostring(params.code), tail),
@@ -95,6 +97,11 @@ function M._ask(prompt, respond)
         end
       end)
     end
+  end
+  local old = state.approvals.gates[prompt.gateId]
+  if old and old.respond then
+    -- Asked again while the first request is open: that one still gets its one answer.
+    old.respond(nil, { code = require("coco.jsonrpc").REQUEST_CANCELLED, message = "asked again" })
   end
   local gate = state.approvals:ask(prompt, answer)
   gate.respond = respond

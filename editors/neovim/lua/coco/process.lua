@@ -22,6 +22,9 @@ end
 -- Spawns argv with jobstart. handlers: on_stdout(chunk), on_stderr(chunk), on_exit(code).
 -- Returns a handle {write(data) -> bool, close_stdin(), stop(), pid} or nil and an error text.
 function M.jobstart_spawner(argv, spec, handlers)
+  if vim.fn.executable(argv[1]) ~= 1 then
+    return nil, ("`%s` is not executable (not found, or not on PATH)"):format(argv[1])
+  end
   local ok, job = pcall(vim.fn.jobstart, argv, {
     cwd = spec.cwd,
     env = spec.env and next(spec.env) and spec.env or nil,

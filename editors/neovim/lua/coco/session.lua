@@ -75,10 +75,11 @@ function Session:log(level, text)
   end
 end
 
-function Session:report_error(text, detail)
+-- extra: more fields for the coco.error event (bridgeExited = true for the exit report).
+function Session:report_error(text, detail, extra)
   self.error = text
   self:log("error", text .. (detail and (": " .. detail) or ""))
-  self:emit("coco.error", { text = text, detail = detail })
+  self:emit("coco.error", vim.tbl_extend("force", { text = text, detail = detail }, extra or {}))
 end
 
 local function error_text(err)
@@ -221,7 +222,8 @@ function Session:on_exit(generation, code)
     self:log("info", "the bridge stopped (exit code " .. tostring(code) .. ")")
   else
     self.continue_task = self.task_dir ~= nil
-    self:report_error(("The bridge exited with code %s"):format(tostring(code)), tail ~= "" and tail or nil)
+    self:report_error(("The bridge exited with code %s"):format(tostring(code)), tail ~= "" and tail or nil,
+      { bridgeExited = true })
     self:emit("coco.bridgeExited", { code = code, stderr = tail, wasStarting = was_starting })
   end
   self:emit("coco.stopped", { code = code, expected = expected })

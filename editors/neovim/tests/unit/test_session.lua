@@ -209,3 +209,26 @@ T.test("routing: :CocoStop closes stdin and the next start is a new task", funct
   s:prompt("fresh")
   T.eq(#fake.spawns[2].argv, 6, "no --task after a stop")
 end)
+
+T.test("routing: a bridge that cannot start fails the prompt with advice, and nothing hangs", function()
+  local c = config.build({ cmd = { "/nonexistent/coco", "bridge" } })
+  local s = session_mod.new(c)
+  local seen = {}
+  s:subscribe(function(method, params)
+    seen[#seen + 1] = { method = method, params = params }
+  end)
+  s:prompt("hello")
+  T.eq(s.phase, "stopped")
+  T.contains(s.error, "Cannot start the bridge: `/nonexistent/coco` is not executable")
+  T.eq(s.error:find("Could not start a conversation", 1, true), 1)
+  local errors = vim.tbl_filter(function(e)
+    return e.method == "coco.error"
+  end, seen)
+  T.contains(errors[1].params.detail, ":checkhealth coco")
+  T.contains(errors[#errors].params.text, "Could not start a conversation")
+  local answered
+  s:request("coco/status", nil, function(err)
+    answered = err
+  end)
+  T.eq(answered.code, -32000, "a request fails at once")
+end)
