@@ -334,7 +334,7 @@ T.test("a file-change approval shows the diff and writes when allowed", function
   local done = turn_completed_count()
   prompt("patch allowed")
   local _, _, text = wait_popup("the file change")
-  T.contains(text, project .. "/patched.txt (add)")
+  T.contains(text, "\npatched.txt (add)\n", "the path, relative to the working directory")
   T.contains(text, "+patched by codex")
   T.truthy(not E.exists(project .. "/patched.txt"), "not written before the answer")
   E.press(option_key(text, "Allow once"))

@@ -15,6 +15,14 @@ local function text_lines(text)
   return lines
 end
 
+-- A path as the user thinks of it: relative to the working directory, or to ~.
+function M.display_path(path)
+  if not path then
+    return "?"
+  end
+  return vim.fn.fnamemodify(path, ":~:.")
+end
+
 -- The popup's lines for a prompt; option_line is the line number of "[1] ...". Pure, so the
 -- layout is unit tested.
 function M.popup_lines(prompt)
@@ -34,9 +42,9 @@ function M.popup_lines(prompt)
       lines[#lines + 1] = ""
     end
     for _, change in ipairs(prompt.changes or {}) do
-      local head = ("%s (%s)"):format(change.path or "?", transcript.change_kind(change))
+      local head = ("%s (%s)"):format(M.display_path(change.path), transcript.change_kind(change))
       if change.movePath then
-        head = head .. " → " .. change.movePath
+        head = head .. " → " .. M.display_path(change.movePath)
       end
       lines[#lines + 1] = head
       if change.textsOmitted and not change.diff then

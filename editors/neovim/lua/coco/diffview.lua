@@ -94,13 +94,13 @@ function M.open(change, opts)
   if exists then
     vim.cmd("edit " .. vim.fn.fnameescape(path))
   else
-    scratch("coco://current/" .. path, current)
+    scratch("coco://current/" .. vim.fn.fnamemodify(path, ":~:."), current)
   end
   local filetype = vim.bo.filetype
   vim.cmd("diffthis")
   vim.cmd("rightbelow vnew")
   local right_win = vim.api.nvim_get_current_win()
-  local right_buf = scratch("coco://proposed/" .. path, proposed, filetype)
+  local right_buf = scratch("coco://proposed/" .. vim.fn.fnamemodify(path, ":~:."), proposed, filetype)
   vim.cmd("diffthis")
 
   local closed = false

@@ -44,7 +44,10 @@ end
 -- Routes what the session reports to the transcript, the popups, the workers and User events.
 local function on_session_event(method, params)
   apply(method, params)
-  if method == "turn/started" then
+  if method == "item/completed" and (params.item or {}).type == "fileChange" then
+    -- Codex wrote files: reload the buffers that show them (those without unsaved changes).
+    pcall(vim.cmd, "checktime")
+  elseif method == "turn/started" then
     user_event("CocoTurnStarted", { threadId = params.threadId, turnId = (params.turn or {}).id })
   elseif method == "turn/completed" then
     local turn = params.turn or {}

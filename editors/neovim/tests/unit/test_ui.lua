@@ -39,12 +39,12 @@ T.test("popup: a command shows command, cwd, reason, then the options in order",
   T.eq(first_option, 7)
 end)
 
-T.test("popup: a file change shows each path and its diff", function()
+T.test("popup: a file change shows each path (relative to the cwd) and its diff", function()
   local lines = approvals.popup_lines({
     kind = "fileChange",
     title = "Apply changes?",
     changes = {
-      { path = "/p/a.txt", kind = "add", diff = "one\ntwo\n", newText = "one\ntwo\n" },
+      { path = vim.fn.getcwd() .. "/a.txt", kind = "add", diff = "one\ntwo\n", newText = "one\ntwo\n" },
       { path = "/p/b.txt", kind = "update", diff = "--- a/b.txt\n+++ b/b.txt\n@@ -1 +1 @@\n-x\n+y\n" },
       { path = "/p/big.bin", kind = "update", textsOmitted = true },
     },
@@ -53,7 +53,7 @@ T.test("popup: a file change shows each path and its diff", function()
   T.eq(vim.list_slice(lines, 1, 14), {
     "Apply changes?",
     "",
-    "/p/a.txt (add)",
+    "a.txt (add)",
     "+one",
     "+two",
     "/p/b.txt (update)",
