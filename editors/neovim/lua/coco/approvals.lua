@@ -92,8 +92,13 @@ function Approvals:ask(prompt, answer)
   self.asked = self.asked + 1
   local gate = { id = prompt.gateId, prompt = prompt, answer = answer, order = self.asked }
   self.gates[gate.id] = gate
-  self:show(gate)
-  if self.config.notify.approvals_when_hidden and not self.hooks.transcript_visible() then
+  -- A window cannot open everywhere (the command-line window, for one): then the gate stays
+  -- open, unanswered, for :CocoGates.
+  local shown, err = pcall(self.show, self, gate)
+  if not shown then
+    vim.notify(("Coco needs your approval (%s): %s\n:CocoGates to answer it"):format(prompt.title or gate.id, err),
+      vim.log.levels.WARN)
+  elseif self.config.notify.approvals_when_hidden and not self.hooks.transcript_visible() then
     vim.notify("Coco needs your approval: " .. (prompt.title or gate.id), vim.log.levels.WARN)
   end
   return gate
