@@ -70,8 +70,10 @@ function Session:log(level, text)
   for _, line in ipairs(vim.split(text, "\n", { plain = true })) do
     lines[#lines + 1] = ("%s [%s] %s"):format(os.date("%H:%M:%S"), level, line)
   end
-  while #lines > self.config.log_lines do
-    table.remove(lines, 1)
+  -- Trimmed in batches: a chatty bridge (--log-level debug) must not make every line O(n).
+  local max = self.config.log_lines
+  if #lines > max + 100 then
+    self.log_lines = vim.list_slice(lines, #lines - max + 1, #lines)
   end
 end
 
