@@ -6,6 +6,9 @@ package.path = here .. "/lib/?.lua;" .. package.path
 local T = require("testing")
 local E = require("e2e")
 
+-- yield_time_ms: codex waits for the command to end before it asks the model again. Without it,
+-- a command slower than codex's default yield (about 10 s, seen on a loaded 2-core machine) is
+-- reported "still running", the turn ends, and the file appears only later.
 local SCRIPT = [[
 steps:
   - when: "say hello"
@@ -15,28 +18,33 @@ steps:
   - when: "run allowed"
     exec: "echo allowed > allowed.txt"
     escalated: true
+    args: { yield_time_ms: 120000 }
     justification: "Write allowed.txt in the project?"
   - when: "run allowed"
     message: "The allowed command ran."
   - when: "run denied"
     exec: "echo denied > denied.txt"
     escalated: true
+    args: { yield_time_ms: 120000 }
   - when: "run denied"
     message: "Understood, I did not run it."
     repeat: true
   - when: "run elsewhere"
     exec: "echo elsewhere > elsewhere.txt"
     escalated: true
+    args: { yield_time_ms: 120000 }
   - when: "run elsewhere"
     message: "Answered through the task directory."
   - when: "run gated"
     exec: "echo gated > gated.txt"
     escalated: true
+    args: { yield_time_ms: 120000 }
   - when: "run gated"
     message: "Ran it after the second look."
   - when: "run selected"
     exec: "echo selected > selected.txt"
     escalated: true
+    args: { yield_time_ms: 120000 }
   - when: "run selected"
     message: "Chosen in the picker."
   - when: "slow question"

@@ -6,11 +6,15 @@ package.path = here .. "/lib/?.lua;" .. package.path
 local T = require("testing")
 local E = require("e2e")
 
+-- yield_time_ms: codex waits for the command to end before it asks the model again. Without it,
+-- a command slower than codex's default yield (about 10 s, seen on a loaded 2-core machine) is
+-- reported "still running", the turn ends, and the file appears only later.
 local SCRIPT = [[
 steps:
   - when: "run in tmux"
     exec: "echo tmux > tmux.txt"
     escalated: true
+    args: { yield_time_ms: 120000 }
     justification: "Write tmux.txt in the project?"
   - when: "run in tmux"
     message: "The tmux command ran."
