@@ -38,7 +38,7 @@ end
 local function wait_screen(text, what, timeout)
   T.wait_for(function()
     return screen():find(text, 1, true) ~= nil
-  end, what or ("%q on screen"):format(text), timeout or 30000, function()
+  end, what or ("%q on screen"):format(text), timeout or E.TIMEOUT, function()
     return "--- screen ---\n" .. screen() .. "\n--- mock ---\n" .. mock.log():sub(-1500)
   end)
 end
@@ -59,7 +59,7 @@ T.test("the approval popup in a real terminal: visible, answered with a key pres
   T.eq(code, 0, "tmux started")
   started = true
   -- Neovim is up when its empty-buffer tildes are drawn.
-  wait_screen("~", "Neovim on screen", 15000)
+  wait_screen("~", "Neovim on screen", E.TIMEOUT)
 
   tmux("send-keys", "-t", "coco", ":CocoPrompt run in tmux", "Enter")
   wait_screen("[1] Allow once", "the approval popup")
@@ -78,7 +78,7 @@ T.test("the approval popup in a real terminal: visible, answered with a key pres
   tmux("send-keys", "-t", "coco", "1")
   T.wait_for(function()
     return E.exists(project .. "/tmux.txt")
-  end, "the allowed command to write tmux.txt", 30000, screen)
+  end, "the allowed command to write tmux.txt", E.TIMEOUT, screen)
   wait_screen("The tmux command ran.", "the agent's answer in the transcript")
   T.not_contains(screen(), "[1] Allow once", "the popup is gone")
   T.eq(E.read_file(project .. "/tmux.txt"), "tmux\n")
@@ -87,7 +87,7 @@ T.test("the approval popup in a real terminal: visible, answered with a key pres
   T.wait_for(function()
     local _, gone = tmux("has-session", "-t", "coco")
     return gone ~= 0
-  end, "Neovim to exit (it stops the bridge on VimLeavePre)", 15000, screen)
+  end, "Neovim to exit (it stops the bridge on VimLeavePre)", E.TIMEOUT, screen)
 end)
 
 T.main(function()

@@ -5,6 +5,10 @@ local T = require("testing")
 
 local E = {}
 
+-- How long to wait for anything: a deadline, never a measurement. Generous, because a loaded
+-- 2-core machine (ctest runs two suites at once, next to codex) can be slow.
+E.TIMEOUT = 60000
+
 E.source_dir = assert(os.getenv("COCO_SOURCE_DIR"), "COCO_SOURCE_DIR is not set")
 E.coco_bin = assert(os.getenv("COCO_BIN"), "COCO_BIN is not set (the coco executable)")
 E.work = assert(os.getenv("COCO_TEST_DIR"), "COCO_TEST_DIR is not set (tests/run makes it)")
@@ -56,7 +60,7 @@ function E.start_mock(name, script)
   T.truthy(mock.job > 0, "mock-model started")
   T.wait_for(function()
     return first ~= nil
-  end, "the mock model's port", 10000, function()
+  end, "the mock model's port", E.TIMEOUT, function()
     return table.concat(mock.stderr, "\n")
   end)
   mock.port = T.truthy(tonumber(first), "a port on the first line, got " .. tostring(first))
