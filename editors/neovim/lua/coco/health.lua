@@ -62,6 +62,9 @@ local function check_codex(report, config, pinned, reported_path)
     path = reported_path
   end
   if not path or path == "" or path == "not found" then
+    path = vim.fn.exepath("codex")
+  end
+  if not path or path == "" or path == "not found" then
     report.error("codex: not found", {
       "Install the pinned codex (./dev setup in coco's checkout installs it into .tools/),",
       "or pass `--codex PATH` in cmd, or set COCO_CODEX.",
@@ -82,25 +85,21 @@ local function check_codex(report, config, pinned, reported_path)
   end
 end
 
+-- Writable means a file can be made there: access() says yes to root even on /proc. The bridge
+-- creates the directory anyway, so creating it here changes nothing.
 local function check_task_root(report, config)
   local root = require("coco.tasks").task_root(config)
-  if vim.fn.isdirectory(root) == 1 then
-    if vim.fn.filewritable(root) == 2 then
-      report.ok("task root writable: " .. root)
-    else
-      report.error("task root not writable: " .. root, { "Set task_root in setup() to a writable directory." })
-    end
+  if vim.fn.isdirectory(root) ~= 1 and not pcall(vim.fn.mkdir, root, "p", tonumber("700", 8)) then
+    report.error("task root cannot be created: " .. root, { "Set task_root in setup() to a writable directory." })
     return
   end
-  -- Not there yet: the bridge creates it, if the nearest existing parent lets it.
-  local parent = root
-  repeat
-    parent = vim.fn.fnamemodify(parent, ":h")
-  until vim.fn.isdirectory(parent) == 1 or parent == "/"
-  if vim.fn.filewritable(parent) == 2 then
-    report.ok(("task root %s will be created (in %s, writable)"):format(root, parent))
+  local probe = ("%s/.coco-health-%d"):format(root, vim.fn.getpid())
+  local ok = pcall(vim.fn.writefile, { "" }, probe) and vim.fn.filereadable(probe) == 1
+  vim.fn.delete(probe)
+  if ok then
+    report.ok("task root writable: " .. root)
   else
-    report.error(("task root %s cannot be created: %s is not writable"):format(root, parent))
+    report.error("task root not writable: " .. root, { "Set task_root in setup() to a writable directory." })
   end
 end
 
