@@ -154,3 +154,37 @@ T.test("prompt: a selection comes with its file and lines", function()
   T.eq(commands.selection_prompt("", buf, 1, 1):sub(1, 30), "From `src/thing.lua`, line 1:\n")
   vim.api.nvim_buf_delete(buf, { force = true })
 end)
+
+T.test("tasks: the list from `coco task ls --json`, else from the task.yaml files", function()
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir .. "/tasks/20250301T100000Z-aaaaaa", "p")
+  vim.fn.writefile({ "id: 20250301T100000Z-aaaaaa", 'title: "from disk"', "status: completed" },
+    dir .. "/tasks/20250301T100000Z-aaaaaa/task.yaml")
+  -- A stand-in for the coco CLI: answers `task ls --json` when told to, fails otherwise.
+  local cli = dir .. "/coco"
+  vim.fn.writefile({
+    "#!/bin/sh",
+    '[ "$1 $2 $3" = "task ls --json" ] && [ -n "$FAKE_JSON" ] || exit 2',
+    'echo \'[{"id":"20250301T100000Z-bbbbbb","dir":"/t/b","title":"from json","status":"running"}]\'',
+  }, cli)
+  vim.fn.setfperm(cli, "rwx------")
+  local function list(env)
+    local got
+    tasks.list(config.build({ cmd = { cli, "bridge" }, task_root = dir .. "/tasks", env = env }), function(t)
+      got = t
+    end)
+    T.wait_for(function()
+      return got ~= nil
+    end, "the task list", 10000)
+    return got
+  end
+  local from_json = list({ FAKE_JSON = "1" })
+  T.eq(#from_json, 1)
+  T.eq(from_json[1].title, "from json")
+  local from_disk = list({})
+  T.eq(#from_disk, 1)
+  T.eq(from_disk[1].title, "from disk")
+  T.eq(from_disk[1].dir, dir .. "/tasks/20250301T100000Z-aaaaaa")
+  T.eq(tasks.format(from_disk[1]), "20250301T100000Z-aaaaaa  completed   from disk")
+  vim.fn.delete(dir, "rf")
+end)
