@@ -1,0 +1,15 @@
+-- :checkhealth coco reports what is wrong, with advice (the passing case runs in the e2e suite).
+local T = require("testing")
+
+T.test("checkhealth: a missing bridge and an unusable task root are errors", function()
+  require("coco").setup({ cmd = { "/nonexistent/coco", "bridge" }, task_root = "/proc/coco-cannot/tasks" })
+  vim.cmd("checkhealth coco")
+  local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  vim.cmd("tabclose")
+  T.contains(text, "OK: Neovim 0.")
+  T.contains(text, "ERROR: bridge: `/nonexistent/coco` not found")
+  T.contains(text, "point setup({ cmd = { '/path/to/coco', 'bridge' } }) at it")
+  T.contains(text, "ERROR: task root cannot be created: /proc/coco-cannot/tasks")
+  T.contains(text, "status: Coco: stopped")
+  require("coco").setup({})
+end)

@@ -1,0 +1,190 @@
+-- The popup layout, diffs for the vimdiff view, configuration, task.yaml, worker events, prompts.
+local T = require("testing")
+local approvals = require("coco.approvals")
+local diffview = require("coco.diffview")
+local config = require("coco.config")
+local tasks = require("coco.tasks")
+local workers = require("coco.workers")
+local commands = require("coco.commands")
+
+local OPTIONS = {
+  { id = "accept", label = "Allow once", kind = "allowOnce", isDefault = true },
+  { id = "acceptForSession", label = "Allow for this session", kind = "allowSession" },
+  { id = "decline", label = "Deny", kind = "deny" },
+}
+
+T.test("popup: a command shows command, cwd, reason, then the options in order", function()
+  local lines, first_option = approvals.popup_lines({
+    gateId = "g1",
+    kind = "command",
+    title = "Run `ls`?",
+    command = "/bin/bash -lc 'ls'",
+    cwd = "/p",
+    reason = "look\naround",
+    options = OPTIONS,
+  })
+  T.eq(lines, {
+    "Run `ls`?",
+    "",
+    "$ /bin/bash -lc 'ls'",
+    "cwd: /p",
+    "reason: look around",
+    "",
+    "[1] Allow once",
+    "[2] Allow for this session",
+    "[3] Deny",
+    "",
+    "1-3 answer · f+digit answer with feedback · q later (:CocoGates)",
+  })
+  T.eq(first_option, 7)
+end)
+
+T.test("popup: a file change shows each path (relative to the cwd) and its diff", function()
+  local lines = approvals.popup_lines({
+    kind = "fileChange",
+    title = "Apply changes?",
+    changes = {
+      { path = vim.fn.getcwd() .. "/a.txt", kind = "add", diff = "one\ntwo\n", newText = "one\ntwo\n" },
+      { path = "/p/b.txt", kind = "update", diff = "--- a/b.txt\n+++ b/b.txt\n@@ -1 +1 @@\n-x\n+y\n" },
+      { path = "/p/big.bin", kind = "update", textsOmitted = true },
+    },
+    options = OPTIONS,
+  })
+  T.eq(vim.list_slice(lines, 1, 14), {
+    "Apply changes?",
+    "",
+    "a.txt (add)",
+    "+one",
+    "+two",
+    "/p/b.txt (update)",
+    "--- a/b.txt",
+    "+++ b/b.txt",
+    "@@ -1 +1 @@",
+    "-x",
+    "+y",
+    "/p/big.bin (update)",
+    "(too large to show here)",
+    "",
+  })
+  T.contains(lines[#lines], "d diff view")
+end)
+
+T.test("popup: other kinds show the bridge's detail", function()
+  local lines = approvals.popup_lines({
+    kind = "permissions",
+    title = "Grant network access?",
+    detail = "**Codex asks for network access**\n\n- Reason: fetch\n",
+    options = OPTIONS,
+  })
+  T.eq(vim.list_slice(lines, 1, 5), { "Grant network access?", "", "**Codex asks for network access**", "", "- Reason: fetch" })
+end)
+
+T.test("diff: a unified diff applied to the current lines", function()
+  local old = { "a", "b", "c", "d", "e" }
+  local diff = "--- a/f\n+++ b/f\n@@ -2,2 +2,3 @@\n b\n-c\n+C\n+C2\n@@ -5 +6 @@\n-e\n+E\n\\ No newline at end of file\n"
+  T.eq(diffview.apply_unified_diff(old, diff), { "a", "b", "C", "C2", "d", "E" })
+  T.eq(diffview.apply_unified_diff({}, "@@ -0,0 +1,2 @@\n+x\n+y\n"), { "x", "y" })
+end)
+
+T.test("diff: the proposed content prefers newText, else rebuilds it", function()
+  T.eq(diffview.proposed_lines({ kind = "update", newText = "n1\nn2\n", diff = "ignored" }, { "o" }), { "n1", "n2" })
+  T.eq(diffview.proposed_lines({ kind = "add", diff = "hi there\n" }, {}), { "hi there" })
+  T.eq(diffview.proposed_lines({ kind = "delete", diff = "gone\n" }, { "gone" }), {})
+  T.eq(diffview.proposed_lines({ kind = { type = "update" }, diff = "@@ -1 +1 @@\n-old line\n+new line\n" }, { "old line" }), { "new line" })
+end)
+
+T.test("config: defaults merged, lists replaced, bad values refused", function()
+  local c = config.build({ cmd = { "/x/coco" }, approvals = { ui = "select" }, keymaps = { approval = { hide = { "q" } } } })
+  T.eq(c.cmd, { "/x/coco" }, "a list replaces the default")
+  T.eq(c.approvals.ui, "select")
+  T.eq(c.approvals.border, "rounded", "the rest of the table keeps its defaults")
+  T.eq(c.keymaps.approval.hide, { "q" })
+  T.eq(c.keymaps.approval.diff, "d")
+  T.eq(config.build().cmd, { "coco", "bridge" })
+  T.eq(config.build().cmd, config.defaults.cmd, "defaults are not modified by a build")
+  T.truthy(not pcall(config.build, { layout = "sideways" }), "a bad layout is refused")
+  T.truthy(not pcall(config.build, { cmd = {} }), "an empty cmd is refused")
+  T.eq(config.cli_prefix(config.build({ cmd = { "env", "X=1", "coco", "bridge", "--codex", "c" } })), { "env", "X=1", "coco" })
+  T.eq(config.codex_from_cmd(config.build({ cmd = { "coco", "bridge", "--codex", "/c" } })), "/c")
+end)
+
+T.test("tasks: task.yaml's scalar keys, free text decoded", function()
+  local t = tasks.parse_task_yaml(table.concat({
+    "id: 20250301T100000Z-3fa9c1",
+    'title: "Fix the \\"flaky\\" test…"',
+    "status: completed",
+    'cwd: "/home/me/proj"',
+    "agents:",
+    "  - id: app-server",
+  }, "\n"))
+  T.eq(t.id, "20250301T100000Z-3fa9c1")
+  T.eq(t.title, 'Fix the "flaky" test…')
+  T.eq(t.status, "completed")
+  T.eq(t.cwd, "/home/me/proj")
+  T.eq(t.agents, nil)
+end)
+
+T.test("workers: codex exec events become transcript lines", function()
+  T.eq(workers.event_lines({ type = "item.completed", item = { type = "agent_message", text = "done\nok" } }), { "## Codex", "done", "ok", "" })
+  T.eq(workers.event_lines({
+    type = "item.completed",
+    item = { type = "command_execution", command = "ls", aggregated_output = "a\n", exit_code = 0, status = "completed" },
+  }), { "```console", "$ ls", "a", "```", "exit code 0 · completed", "" })
+  T.eq(workers.event_lines({ type = "turn.failed", error = { message = "boom" } }), { "**Turn failed**: boom", "" })
+  T.eq(workers.event_lines({ malformed = "garbage" }), { "(unreadable output) garbage" })
+  T.eq(workers.event_lines({ type = "thread.started" }), {})
+  T.eq(workers.completed_lines({ agentId = "w1", status = "completed", durationMs = 1500, final = { todos = {} } }),
+    { "**Worker completed**: w1 in 1.5 s", "Final answer:", '{"todos":[]}', "" })
+end)
+
+T.test("prompt: a selection comes with its file and lines", function()
+  local buf = vim.api.nvim_create_buf(true, false)
+  vim.api.nvim_buf_set_name(buf, vim.fn.getcwd() .. "/src/thing.lua")
+  vim.bo[buf].filetype = "lua"
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "local a = 1", "local b = 2", "return a + b" })
+  T.eq(commands.selection_prompt("Explain", buf, 2, 3), table.concat({
+    "Explain",
+    "",
+    "From `src/thing.lua`, lines 2-3:",
+    "```lua",
+    "local b = 2",
+    "return a + b",
+    "```",
+  }, "\n"))
+  T.eq(commands.selection_prompt("", buf, 1, 1):sub(1, 30), "From `src/thing.lua`, line 1:\n")
+  vim.api.nvim_buf_delete(buf, { force = true })
+end)
+
+T.test("tasks: the list from `coco task ls --json`, else from the task.yaml files", function()
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir .. "/tasks/20250301T100000Z-aaaaaa", "p")
+  vim.fn.writefile({ "id: 20250301T100000Z-aaaaaa", 'title: "from disk"', "status: completed" },
+    dir .. "/tasks/20250301T100000Z-aaaaaa/task.yaml")
+  -- A stand-in for the coco CLI: answers `task ls --json` when told to, fails otherwise.
+  local cli = dir .. "/coco"
+  vim.fn.writefile({
+    "#!/bin/sh",
+    '[ "$1 $2 $3" = "task ls --json" ] && [ -n "$FAKE_JSON" ] || exit 2',
+    'echo \'[{"id":"20250301T100000Z-bbbbbb","dir":"/t/b","title":"from json","status":"running"}]\'',
+  }, cli)
+  vim.fn.setfperm(cli, "rwx------")
+  local function list(env)
+    local got
+    tasks.list(config.build({ cmd = { cli, "bridge" }, task_root = dir .. "/tasks", env = env }), function(t)
+      got = t
+    end)
+    T.wait_for(function()
+      return got ~= nil
+    end, "the task list", 10000)
+    return got
+  end
+  local from_json = list({ FAKE_JSON = "1" })
+  T.eq(#from_json, 1)
+  T.eq(from_json[1].title, "from json")
+  local from_disk = list({})
+  T.eq(#from_disk, 1)
+  T.eq(from_disk[1].title, "from disk")
+  T.eq(from_disk[1].dir, dir .. "/tasks/20250301T100000Z-aaaaaa")
+  T.eq(tasks.format(from_disk[1]), "20250301T100000Z-aaaaaa  completed   from disk")
+  vim.fn.delete(dir, "rf")
+end)
