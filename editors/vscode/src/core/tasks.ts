@@ -1,7 +1,7 @@
 // Task directories: listing them (`coco task ls --json`, or the task root's folders with an older
 // bridge) and their transcript (`coco task show DIR`). No `vscode` import.
 
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runFile, type RunFile } from './bridgeLocator';
@@ -44,7 +44,28 @@ export function listTaskFolders(taskRoot: string): TaskSummary[] {
     })
     .sort()
     .reverse()
-    .map((dir) => ({ id: path.basename(dir), dir }));
+    .map((dir) => ({ ...taskYamlScalars(dir), id: path.basename(dir), dir }));
+}
+
+/** title, status, created, updated, cwd: the top-level one-line values of task.yaml. */
+function taskYamlScalars(dir: string): Partial<TaskSummary> {
+  const out: Record<string, string> = {};
+  let text = '';
+  try {
+    text = readFileSync(path.join(dir, 'task.yaml'), 'utf8');
+  } catch {
+    return {};
+  }
+  for (const line of text.split('\n')) {
+    const m = /^(title|status|created|updated|cwd): (.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2].trim();
+    if (value.startsWith('"')) {
+      try { value = JSON.parse(value); } catch { /* keep it as written */ }
+    }
+    out[m[1]] = value;
+  }
+  return out;
 }
 
 export async function taskTranscript(bridgePath: string, taskDir: string, run: RunFile = runFile): Promise<string> {

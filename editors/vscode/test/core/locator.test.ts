@@ -62,11 +62,13 @@ test('tasks are listed newest first, from the real bridge', async () => {
   try {
     for (const id of ['20260101T000000Z-aaaaaa', '20260102T000000Z-bbbbbb']) {
       mkdirSync(path.join(dir, id));
-      writeFileSync(path.join(dir, id, 'task.yaml'), `id: ${id}\n`);
+      writeFileSync(path.join(dir, id, 'task.yaml'), `id: ${id}\ntitle: "prompt of ${id.slice(-6)}"\nstatus: completed\n`);
       writeFileSync(path.join(dir, id, 'events.jsonl'), '');
     }
     const tasks = await listTasks(COCO_BIN, dir);
     assert.deepEqual(tasks.map((t) => path.basename(t.dir)), ['20260102T000000Z-bbbbbb', '20260101T000000Z-aaaaaa']);
+    assert.deepEqual(tasks.map((t) => t.title), ['prompt of bbbbbb', 'prompt of aaaaaa']);
+    assert.equal(tasks[0].status, 'completed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
