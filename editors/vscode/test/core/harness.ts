@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BridgeSettings } from '../../src/core/bridgeClient';
+import { locateBridge, type BridgeInfo } from '../../src/core/bridgeLocator';
 import type { ApprovalAnswer, ApprovalPrompt } from '../../src/core/protocol';
 import { CocoSession, type SessionStatus, type SessionUi } from '../../src/core/session';
 import type { TranscriptChange } from '../../src/core/transcript';
@@ -106,6 +107,8 @@ supports_websockets = false
   return dir;
 }
 
+let bridgeInfo: BridgeInfo | undefined;
+
 type Asker = (prompt: ApprovalPrompt, closed: AbortSignal) => Promise<ApprovalAnswer>;
 
 /** A SessionUi that records everything and answers approvals with a test-supplied function. */
@@ -181,7 +184,13 @@ export class World {
   }
 
   async start(over: Partial<BridgeSettings> = {}): Promise<void> {
-    await this.session.start(this.settings(over));
+    // What this bridge supports (--task, --approval-timeout), as the extension finds out.
+    bridgeInfo ??= await locateBridge({ configuredPath: COCO_BIN, searchRoots: [] });
+    await this.session.start(this.settings({
+      supportsTaskContinuation: bridgeInfo.supportsTaskContinuation,
+      supportsApprovalTimeout: bridgeInfo.supportsApprovalTimeout,
+      ...over,
+    }));
   }
 
   /** Sends a prompt and waits for its turn/completed; returns the turn's final status. */

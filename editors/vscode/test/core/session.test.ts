@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { DENY_WITH_FEEDBACK_LABEL, answerFor, approvalDialog, proposedText } from '../../src/core/approvals';
 import { ApprovalNoLongerOpen } from '../../src/core/session';
 import { transcriptText } from '../../src/core/transcript';
+import { locateBridge } from '../../src/core/bridgeLocator';
 import { COCO_BIN, World } from './harness';
 
 // Turn "write the file" and turn "write the file again" each run an escalated command (an approval);
@@ -210,6 +211,7 @@ test('a crashed bridge is restarted and the thread goes on', async () => {
     await w.start();
     assert.equal(await w.turn('hello'), 'completed');
     const thread = w.session.threadId;
+    const task = w.session.taskDir;
     const firstPid = w.session.bridge!.pid;
     w.session.bridge!.killForTest();
     await w.ui.waiter.until('the restarted bridge', () => w.session.running && w.session.bridge!.pid !== firstPid);
@@ -217,6 +219,10 @@ test('a crashed bridge is restarted and the thread goes on', async () => {
       w.session.transcript.all().some((e) => e.text === 'Thread resumed.' || /Could not resume/.test(e.text)));
     assert.ok(w.session.transcript.all().some((e) => e.text === 'Thread resumed.'), transcriptText(w.session.transcript.all()));
     assert.equal(w.session.threadId, thread);
+    const info = await locateBridge({ configuredPath: COCO_BIN, searchRoots: [] });
+    // A bridge with --task continues the same task directory; an older one starts a new one.
+    if (info.supportsTaskContinuation) assert.equal(w.session.taskDir, task);
+    else console.log('this bridge has no --task: the restarted bridge started a new task directory');
     assert.equal(await w.turn('are you there'), 'completed');
     assert.equal(w.session.transcript.all().filter((e) => e.kind === 'agent' && e.text === 'still here').length, 2);
   } finally {
