@@ -72,6 +72,12 @@ const SCRIPT = `steps:
       *** End Patch
   - when: "propose another file"
     message: "Left rejected.txt alone."
+  - when: "answer it elsewhere"
+    exec: "echo elsewhere > elsewhere.txt"
+    escalated: true
+    justification: "Write elsewhere.txt?"
+  - when: "answer it elsewhere"
+    message: "It was answered elsewhere."
 `;
 
 async function freePort() {
@@ -258,7 +264,24 @@ async function main() {
     await waitForTranscript(page, 'Left rejected.txt alone.');
     if (existsSync(path.join(ws, 'rejected.txt'))) throw new Error('rejected.txt was written although the change was denied');
 
-    // 5. Open Task shows the task's transcript read-only.
+    // 5. A prompt answered elsewhere (here: the task-directory hand-off, as `coco gate answer` does)
+    // leaves the open approvals; the dialog already on screen cannot be closed by an extension, so
+    // a click on it is ignored and says so.
+    await runCommand(page, 'Coco: New Thread');
+    step('Send Prompt: answer it elsewhere');
+    await sendPrompt(page, 'answer it elsewhere');
+    const staleDialog = await waitForDialog(page, 'echo elsewhere > elsewhere.txt');
+    const gate = await until('the open gate file', () => openGate(path.join(scratch, 'tasks')));
+    const answered = spawnSync(COCO_BIN, ['gate', 'answer', gate.taskDir, gate.gateId, 'decline'], { encoding: 'utf8', timeout: 30_000 });
+    if (answered.status !== 0) throw new Error(`coco gate answer failed: ${answered.stderr}`);
+    await waitForTranscript(page, 'It was answered elsewhere.');
+    await waitForTranscript(page, 'decline (by directory)');
+    await until('status idle again', () => statusBarText(page).then((t) => /Coco: idle/.test(t)));
+    await staleDialog.getByRole('button', { name: 'Allow once', exact: true }).click();
+    await page.locator('.notifications-toasts', { hasText: 'that approval was already resolved by directory' }).waitFor({ timeout: DEADLINE_MS });
+    if (existsSync(path.join(ws, 'elsewhere.txt'))) throw new Error('elsewhere.txt was written although the gate was declined');
+
+    // 6. Open Task shows the task's transcript read-only.
     step('Open Task');
     await runCommand(page, 'Coco: Open Task');
     const taskPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'say hello' }).first();
@@ -281,6 +304,19 @@ async function main() {
     }
     console.log(`e2e artifacts: ${artifacts}`);
   }
+}
+
+/** The first open gate of the (only) task under taskRoot: {taskDir, gateId}. */
+function openGate(taskRoot) {
+  for (const task of readdirSync(taskRoot)) {
+    const gates = path.join(taskRoot, task, 'gates');
+    if (!existsSync(gates)) continue;
+    for (const f of readdirSync(gates).filter((n) => /^g\d+\.json$/.test(n))) {
+      const gate = JSON.parse(readFileSync(path.join(gates, f), 'utf8'));
+      if (gate.status === 'open') return { taskDir: path.join(taskRoot, task), gateId: gate.gateId ?? f.slice(0, -5) };
+    }
+  }
+  return undefined;
 }
 
 function normalize(text) {

@@ -37,7 +37,10 @@ export class CocoExtension implements vscode.Disposable {
       log: (line) => this.log(line),
       bridgeFailed: (message) => {
         this.log(message);
-        void vscode.window.showErrorMessage(`Coco: ${message.split('\n')[0]}`, { detail: message } as vscode.MessageOptions, 'Show Logs', 'Restart')
+        // A notification shows one paragraph: the first line and the last lines of the bridge's stderr.
+        const [first, ...rest] = message.split('\n');
+        const tail = rest.filter((l) => l.trim() !== '' && !/^Last stderr:/.test(l)).slice(-4).join(' | ');
+        void vscode.window.showErrorMessage(`Coco: ${first}${tail ? ` Last stderr: ${tail}` : ''}`, 'Show Logs', 'Restart')
           .then((choice) => {
             if (choice === 'Show Logs') this.output.show(true);
             if (choice === 'Restart') void this.runCommand(() => this.restart());
