@@ -133,9 +133,8 @@ export class CocoSession {
       return await client.start();
     } catch (e) {
       const message = `The Coco bridge did not start: ${(e as Error).message}\n${client.stderrTail().split('\n').slice(-20).join('\n')}`;
-      this.failure = message;
-      this.clientState = 'failed';
       await client.stop(1000).catch(() => undefined);
+      this.failure = message;
       this.clientState = 'failed';
       this.ui.bridgeFailed(message);
       this.emitStatus();
@@ -186,9 +185,22 @@ export class CocoSession {
     return this.ensureThread(cwd);
   }
 
-  /** Starts a turn; the transcript fills from the notifications. Returns the turn id. */
+  /**
+   * Starts a turn, or adds the text to the running one (turn/steer); the transcript fills from the
+   * notifications. Returns the turn id.
+   */
   async sendPrompt(text: string, cwd: string): Promise<string> {
     const threadId = await this.ensureThread(cwd);
+    const running = this.transcript.turnState === 'running' ? this.transcript.turnId : undefined;
+    if (running) {
+      try {
+        await this.request('turn/steer', { threadId, expectedTurnId: running, input: [{ type: 'text', text }] });
+        this.changed(this.transcript.notice(`Added to the running turn: ${text}`));
+        return running;
+      } catch (e) {
+        this.ui.log(`turn/steer failed (${(e as Error).message}); starting a new turn`);
+      }
+    }
     const r = await this.request<{ turn: { id: string } }>('turn/start', { threadId, input: [{ type: 'text', text }] });
     this.transcript.turnId = r.turn.id;
     this.transcript.turnState = 'running';

@@ -40,9 +40,11 @@ export class ProposedContent implements vscode.TextDocumentContentProvider {
 
 interface PendingPrompt {
   prompt: ApprovalPrompt;
+  /** Aborted when the prompt no longer needs an answer (resolved elsewhere, asked again, bridge gone). */
   closed: AbortSignal;
+  /** Aborted once the prompt is over, either way: answered here or closed. */
+  over: AbortController;
   resolve(answer: ApprovalAnswer): void;
-  reject(err: Error): void;
 }
 
 export type NotifyWhen = 'whenHidden' | 'always' | 'never';
@@ -64,9 +66,11 @@ export class ApprovalPresenter implements vscode.Disposable {
   /** SessionUi.askApproval: resolves with the person's answer; rejects when the prompt closes. */
   ask(prompt: ApprovalPrompt, closed: AbortSignal): Promise<ApprovalAnswer> {
     return new Promise<ApprovalAnswer>((resolve, reject) => {
-      const entry: PendingPrompt = { prompt, closed, resolve, reject };
+      const over = new AbortController();
+      const entry: PendingPrompt = { prompt, closed, over, resolve: (a) => { over.abort(); resolve(a); } };
       this.pending.set(prompt.gateId, entry);
       closed.addEventListener('abort', () => {
+        over.abort();
         if (this.pending.get(prompt.gateId) === entry) {
           this.pending.delete(prompt.gateId);
           void this.closeReview(prompt.gateId);
@@ -102,10 +106,8 @@ export class ApprovalPresenter implements vscode.Disposable {
     void vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Coco: approval needed: ${entry.prompt.title}` },
       () => new Promise<void>((resolve) => {
-        const done = () => resolve();
-        entry.closed.addEventListener('abort', done, { once: true });
-        const resolveAnswer = entry.resolve;
-        entry.resolve = (a) => { done(); resolveAnswer(a); };
+        if (entry.over.signal.aborted) resolve();
+        else entry.over.signal.addEventListener('abort', () => resolve(), { once: true });
       }),
     );
   }

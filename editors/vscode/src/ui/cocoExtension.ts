@@ -8,7 +8,6 @@ import type { BridgeSettings } from '../core/bridgeClient';
 import { ancestorsOf, locateBridge, type BridgeInfo } from '../core/bridgeLocator';
 import { CocoSession, type SessionUi } from '../core/session';
 import { listTasks, taskTranscript } from '../core/tasks';
-import { transcriptText } from '../core/transcript';
 import { ApprovalPresenter, ProposedContent, type NotifyWhen } from './approvals';
 import { CocoStatusBar } from './statusBar';
 import { TranscriptView } from './transcriptView';
@@ -257,11 +256,6 @@ export class CocoExtension implements vscode.Disposable {
     this.taskDocs.set(uri.toString(), text);
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc, { preview: false });
-  }
-
-  /** The live transcript as text (also used by "Show Logs" readers and tests). */
-  transcriptAsText(): string {
-    return transcriptText(this.session.transcript.all());
   }
 
   async dispose(): Promise<void> {

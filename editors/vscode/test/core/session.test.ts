@@ -260,3 +260,29 @@ test('exec workers report progress and a joined report', async () => {
     await w.close();
   }
 });
+
+test('a prompt sent while a turn runs is added to that turn (turn/steer)', async () => {
+  const w = await World.create('steer', { text: `steps:
+  - when: "first task"
+    exec: "sleep 3"
+  - when: "second thought"
+    message: "Got your second thought."
+  - message: "done"
+    repeat: true
+` });
+  try {
+    await w.start();
+    const before = w.notifications.length;
+    const turnId = await w.session.sendPrompt('first task', w.project);
+    await w.ui.waiter.until('the command to start', () => w.notifications.slice(before).some((n) =>
+      n.method === 'item/started' && n.params?.item?.type === 'commandExecution'));
+    await w.session.sendPrompt('second thought', w.project);
+    await w.ui.waiter.until('the answer to the second prompt', () =>
+      w.session.transcript.all().some((e) => e.kind === 'agent' && e.text === 'Got your second thought.'));
+    await w.ui.waiter.until('no turn running', () => w.session.transcript.turnState === 'idle');
+    const steered = w.session.transcript.all().some((e) => e.text === 'Added to the running turn: second thought');
+    console.log(steered ? `steered turn ${turnId}` : 'the turn had ended; a new turn was started');
+  } finally {
+    await w.close();
+  }
+});
