@@ -235,6 +235,14 @@ async function main() {
     await runCommand(page, 'Coco: New Thread');
     step('Send Prompt: deny the command');
     await sendPrompt(page, 'deny the command');
+    // Closing the dialog does not answer it: it stays open and "Show Open Approvals" brings it back.
+    const firstDenyDialog = await waitForDialog(page, 'echo denied > denied.txt');
+    await firstDenyDialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await until('the dialog to close', async () => (await page.locator('.monaco-dialog-box').count()) === 0);
+    if (!/Coco: 1 approval/.test(await statusBarText(page))) throw new Error('a dismissed approval no longer counts as open');
+    await runCommand(page, 'Coco: Show Open Approvals');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'echo denied > denied.txt' }).first().waitFor({ timeout: DEADLINE_MS });
+    await page.locator('.quick-input-widget input').press('Enter');
     const denyDialog = await waitForDialog(page, 'echo denied > denied.txt');
     await denyDialog.getByRole('button', { name: 'Deny', exact: true }).click();
     await waitForTranscript(page, 'The denied command did not run.');
