@@ -64,7 +64,7 @@ int run_bridge(const BridgeOptions& options) {
                                                  options.low_water);
   Session session(io, options, std::move(editor));
   // Declared after the session so that it goes first: its workers' process groups are killed then.
-  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<workers::WorkerPool> workers;
   bool finished = false;
   session.on_finished = [&] {
     finished = true;

@@ -48,7 +48,6 @@ public:
   void resume_reading() override { reader_.resume(); }
   std::string describe() const override;
   bool flushed() const override { return writer_.idle() || writer_.failed(); }
-  protocol::Framing framing() const { return reader_.framing(); }
 
 private:
   asio::posix::stream_descriptor in_, out_;

@@ -27,7 +27,6 @@ public:
   void start();
   void pause() { paused_ = true; }
   void resume();
-  bool paused() const { return paused_; }
   protocol::Framing framing() const { return decoder_.framing(); }
 
   std::function<void(std::string&& body)> on_frame;

@@ -122,7 +122,7 @@ void Session::start_upstream() {
     if (app_server_log_) app_server_log_->invalid(dir::kCodexToEditor, problem, "");
   };
   upstream_->on_drained = [this] { update_backpressure(); };
-  upstream_->on_exit = [this](const ExitStatus& st, const std::string& tail) { on_upstream_exit(st, tail); };
+  upstream_->on_exit = [this](const process::ExitStatus& st, const std::string& tail) { on_upstream_exit(st, tail); };
   try {
     upstream_->start();
   } catch (const std::exception& e) {
@@ -166,7 +166,7 @@ void Session::replay_handshake() {
   });
 }
 
-void Session::on_upstream_exit(const ExitStatus& status, const std::string& stderr_tail) {
+void Session::on_upstream_exit(const process::ExitStatus& status, const std::string& stderr_tail) {
   bool expected = shutting_down_;
   spdlog::log(expected ? spdlog::level::info : spdlog::level::warn, "codex app-server {}", status.describe());
 

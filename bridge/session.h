@@ -109,7 +109,7 @@ private:
   void observe_codex_notification(json& body);
   // supervision
   void start_upstream();
-  void on_upstream_exit(const ExitStatus& status, const std::string& stderr_tail);
+  void on_upstream_exit(const process::ExitStatus& status, const std::string& stderr_tail);
   void schedule_restart();
   void replay_handshake();
   void set_upstream_state(UpstreamState s);

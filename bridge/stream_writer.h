@@ -25,7 +25,6 @@ public:
   // last queued buffer (it is not part of that write), so that a flood costs neither an allocation nor
   // an iovec per message.
   void append(std::initializer_list<std::string_view> parts);
-  std::size_t queued_bytes() const { return queued_; }
   bool above_high_water() const { return queued_ >= high_water_; }
   bool failed() const { return failed_; }
   bool idle() const { return queue_.empty() && !writing_; }

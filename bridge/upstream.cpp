@@ -14,11 +14,11 @@ Upstream::Upstream(asio::io_context& io, UpstreamOptions options, std::optional<
     : io_(io), options_(std::move(options)), log_(std::move(log)), exit_grace_(io) {}
 
 void Upstream::start() {
-  SpawnOptions spawn;
+  process::SpawnOptions spawn;
   spawn.argv = options_.argv;
   spawn.env = options_.env;
   spawn.cwd = options_.cwd;
-  child_ = std::make_unique<ChildProcess>(io_, spawn);
+  child_ = std::make_unique<process::ChildProcess>(io_, spawn);
   enlarge_pipe(child_->stdout_pipe().native_handle());
 
   reader_ = std::make_unique<FrameReader>(child_->stdout_pipe(),
@@ -37,7 +37,7 @@ void Upstream::start() {
     spdlog::debug("write to codex failed: {}", ec.message());
   };
 
-  child_->on_exit([this](const ExitStatus& st) {
+  child_->on_exit([this](const process::ExitStatus& st) {
     status_ = st;
     exit_grace_.expires_after(kDrainAfterExit);
     exit_grace_.async_wait([this](const asio::error_code& ec) {

@@ -3,7 +3,7 @@
 // and its stderr copied to the task directory (and kept as a short tail for error reports).
 // Restart policy lives in the Session; an Upstream is one life of the child.
 
-#include "bridge/child_process.h"
+#include "process/child_process.h"
 #include "bridge/frame_reader.h"
 #include "bridge/stream_writer.h"
 #include "taskdir/task_writer.h"
@@ -45,7 +45,7 @@ public:
   std::function<void(const std::string& problem)> on_bad_frame;
   std::function<void()> on_drained;  // stdin queue fell below low water
   // Called once after the process exited and its stdout was read to the end (or a short grace).
-  std::function<void(const ExitStatus& status, const std::string& stderr_tail)> on_exit;
+  std::function<void(const process::ExitStatus& status, const std::string& stderr_tail)> on_exit;
 
 private:
   void read_stderr();
@@ -54,13 +54,13 @@ private:
   asio::io_context& io_;
   UpstreamOptions options_;
   std::optional<taskdir::AgentLog> log_;
-  std::unique_ptr<ChildProcess> child_;
+  std::unique_ptr<process::ChildProcess> child_;
   std::unique_ptr<FrameReader> reader_;
   std::unique_ptr<StreamWriter> writer_;
   std::array<char, 8192> stderr_buf_;
   std::string stderr_tail_;
   asio::steady_timer exit_grace_;
-  std::optional<ExitStatus> status_;
+  std::optional<process::ExitStatus> status_;
   bool stdout_done_ = false;
   bool exit_reported_ = false;
 };

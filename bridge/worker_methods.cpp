@@ -34,15 +34,15 @@ Session::MethodHandler guarded(Session& session, Fn fn) {
 
 }  // namespace
 
-std::unique_ptr<WorkerPool> attach_worker_pool(Session& session) {
+std::unique_ptr<workers::WorkerPool> attach_worker_pool(Session& session) {
   const BridgeOptions& o = session.options();
-  PoolOptions po;
+  workers::PoolOptions po;
   po.codex = o.codex;
   po.env = o.codex_env;
   po.max_parallel = o.config.workers.max_parallel;
   po.reserved_names = {"app-server"};
-  auto pool = std::make_unique<WorkerPool>(session.io(), session.task(), std::move(po));
-  WorkerPool* p = pool.get();
+  auto pool = std::make_unique<workers::WorkerPool>(session.io(), session.task(), std::move(po));
+  workers::WorkerPool* p = pool.get();
 
   p->on_event = [&session](const std::string& agent_id, const json& event) {
     session.notify_editor("coco/exec/event", {{"agentId", agent_id}, {"event", event}});
@@ -50,7 +50,7 @@ std::unique_ptr<WorkerPool> attach_worker_pool(Session& session) {
   p->on_completed = [&session](const json& completed) { session.notify_editor("coco/exec/completed", completed); };
 
   session.register_method("coco/exec/spawn", guarded(session, [&session, p](const json& id, const json& params) {
-    SpawnRequest r = parse_spawn_params(params, session.options().cwd);
+    workers::SpawnRequest r = workers::parse_spawn_params(params, session.options().cwd);
     auto spawned = p->spawn(std::move(r.name), std::move(r.spec));
     session.reply(id, {{"agentId", spawned.agent_id}, {"dir", spawned.dir.string()}});
   }));
@@ -75,7 +75,7 @@ std::unique_ptr<WorkerPool> attach_worker_pool(Session& session) {
     }
     std::chrono::milliseconds timeout{0};
     if (params.contains("timeoutS") && !params["timeoutS"].is_null()) {
-      timeout = parse_timeout_seconds(params["timeoutS"], "timeoutS");
+      timeout = workers::parse_timeout_seconds(params["timeoutS"], "timeoutS");
     }
     // The answer may come much later: the request stays open until the workers end.
     p->join(std::move(ids), timeout, [&session, id](const json& report) { session.reply(id, report); });

@@ -4,7 +4,7 @@
 // notifications. Documented in docs/protocol.md.
 
 #include "bridge/session.h"
-#include "bridge/worker_pool.h"
+#include "workers/worker_pool.h"
 
 #include <memory>
 
@@ -12,6 +12,6 @@ namespace coco::bridge {
 
 // Call after session.start() (the pool records into the session's task directory). The pool must
 // live as long as the session dispatches requests; the caller keeps it.
-std::unique_ptr<WorkerPool> attach_worker_pool(Session& session);
+std::unique_ptr<workers::WorkerPool> attach_worker_pool(Session& session);
 
 }  // namespace coco::bridge

@@ -1,5 +1,7 @@
 #include "gates/prompt.h"
 
+#include "text/one_line.h"
+
 namespace coco::gates {
 namespace {
 
@@ -11,15 +13,7 @@ std::string str(const json& obj, const char* key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// One line, at most kTitleMax characters (UTF-8 safe: never cuts inside a character).
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (s.size() <= kTitleMax) return s;
-  std::size_t cut = kTitleMax - 3;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return s.substr(0, cut) + "...";
-}
+std::string one_line(const std::string& s) { return text::one_line(s, kTitleMax); }
 
 // Quotes a word the POSIX shell way when it needs it, so a displayed argv reads as it would run.
 std::string shell_quote(const std::string& w) {

@@ -1,5 +1,6 @@
 #include "mockmodel/script.h"
 
+#include "text/one_line.h"
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -380,16 +381,7 @@ private:
   std::string name_;
 };
 
-std::string shorten(std::string_view text, std::size_t limit = 40) {
-  std::string result;
-  for (char c : text.substr(0, limit)) {
-    result += c == '\n' ? ' ' : c;
-  }
-  if (text.size() > limit) {
-    result += "...";
-  }
-  return result;
-}
+std::string shorten(std::string_view text) { return coco::text::one_line(text, 40); }
 
 std::string describe_output(const Output& output) {
   struct Describer {

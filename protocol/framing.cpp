@@ -228,20 +228,4 @@ FrameDecoder::Event FrameDecoder::next_content_length() {
   }
 }
 
-std::string encode_frame(Framing framing, std::string_view body) {
-  std::string out;
-  if (framing == Framing::ContentLength) {
-    out.reserve(body.size() + 32);
-    out += "Content-Length: ";
-    out += std::to_string(body.size());
-    out += "\r\n\r\n";
-    out += body;
-  } else {
-    out.reserve(body.size() + 1);
-    out += body;
-    out += '\n';
-  }
-  return out;
-}
-
 }  // namespace coco::protocol

@@ -79,7 +79,4 @@ private:
   bool resync_ = false;        // ContentLength: looking for the next Content-Length header
 };
 
-// Encodes one message body for the wire. For Lines the body must be one line of compact JSON.
-std::string encode_frame(Framing framing, std::string_view body);
-
 }  // namespace coco::protocol

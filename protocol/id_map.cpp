@@ -6,7 +6,6 @@ namespace coco::protocol {
 
 std::int64_t PendingRequests::add(Entry entry) {
   std::int64_t id = next_id_++;
-  entry.sent_at = std::chrono::steady_clock::now();
   entries_.emplace(id, std::move(entry));
   return id;
 }
@@ -18,12 +17,6 @@ std::optional<PendingRequests::Entry> PendingRequests::take(const nlohmann::json
   Entry e = std::move(it->second);
   entries_.erase(it);
   return e;
-}
-
-const PendingRequests::Entry* PendingRequests::find(const nlohmann::json& wire_id) const {
-  if (!wire_id.is_number_integer()) return nullptr;
-  auto it = entries_.find(wire_id.get<std::int64_t>());
-  return it == entries_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::pair<std::int64_t, PendingRequests::Entry>> PendingRequests::take_all() {

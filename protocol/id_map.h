@@ -26,7 +26,6 @@ public:
     std::uint64_t generation = 0;  // which upstream instance the request belongs to
     // Set for requests the bridge itself sent: the response goes here instead of being forwarded.
     std::function<void(const nlohmann::json& response)> on_response;
-    std::chrono::steady_clock::time_point sent_at;
   };
 
   explicit PendingRequests(std::int64_t first_id = 1) : next_id_(first_id) {}
@@ -35,7 +34,6 @@ public:
   std::int64_t add(Entry entry);
   // Removes and returns the entry for a wire id (which must be an integer we issued).
   std::optional<Entry> take(const nlohmann::json& wire_id);
-  const Entry* find(const nlohmann::json& wire_id) const;
   // Removes every entry (e.g. when the peer that owes the answers is gone), oldest first.
   std::vector<std::pair<std::int64_t, Entry>> take_all();
   std::size_t size() const { return entries_.size(); }

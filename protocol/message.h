@@ -40,7 +40,6 @@ inline constexpr int kUpstreamExited = -32050;      // codex exited before answe
 inline constexpr int kUpstreamUnavailable = -32051; // codex is not running (restarting, or gave up)
 inline constexpr int kBadFrame = -32052;            // a frame was too large or its headers were broken; it was skipped
 inline constexpr int kRequestCancelled = -32053;    // the request was resolved elsewhere / is stale
-inline constexpr int kShuttingDown = -32054;        // the bridge is shutting down
 }  // namespace error_code
 
 json make_error(const json& id, int code, std::string_view message, json data = nullptr);

@@ -1,5 +1,7 @@
 #include "taskdir/task_writer.h"
 
+#include "text/one_line.h"
+
 #include "taskdir/disk_queue.h"
 #include "taskdir/fs_util.h"
 #include "taskdir/redact.h"
@@ -82,30 +84,7 @@ std::string make_task_id(std::chrono::system_clock::time_point now) {
   return std::string(stamp, n) + "-" + suffix;
 }
 
-std::string shorten_title(std::string_view text) {
-  std::string one_line;
-  bool space = false;
-  for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-      space = !one_line.empty();
-      continue;
-    }
-    if (space) one_line += ' ';
-    space = false;
-    one_line += c;
-  }
-  // Count code points (bytes that are not UTF-8 continuation bytes) and cut on a boundary.
-  std::size_t chars = 0;
-  std::size_t cut = std::string::npos;
-  for (std::size_t i = 0; i < one_line.size(); ++i) {
-    if ((static_cast<unsigned char>(one_line[i]) & 0xC0) == 0x80) continue;
-    if (chars == kMaxTitleChars - 1) cut = i;
-    if (++chars > kMaxTitleChars) {
-      return one_line.substr(0, cut) + "\u2026";
-    }
-  }
-  return one_line;
-}
+std::string shorten_title(std::string_view text) { return text::one_line(text, kMaxTitleChars); }
 
 // ---- AgentLog ----
 

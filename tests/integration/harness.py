@@ -16,7 +16,7 @@ import unittest
 from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("COCO_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-COCO_BIN = os.environ.get("COCO_BIN", str(SOURCE_DIR / "build" / "coco"))
+COCO_BIN = os.environ.get("COCO_BIN", str(SOURCE_DIR / "build" / "cli" / "coco"))
 SCRIPTS = SOURCE_DIR / "mockmodel" / "scripts"
 CODEX_NATIVE = SOURCE_DIR / ".tools/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
 DEFAULT_TIMEOUT = 60.0

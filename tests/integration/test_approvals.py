@@ -315,7 +315,7 @@ class CocoRunTest(CodexTestCase):
         self.assertIn("Allow once", text)
         self.assertIn("Done.", text)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0, text)
-        self.assertTrue((project / "escalated.txt").exists())
+        self.assertTrue((project / "escalated.txt").exists(), text)
 
     def test_coco_run_without_a_terminal_hands_off_to_the_directory(self):
         project = self.work / "project2"

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-using coco::protocol::encode_frame;
 using coco::protocol::FrameDecoder;
 using coco::protocol::Framing;
 using Type = FrameDecoder::Event::Type;
@@ -121,13 +120,10 @@ TEST_CASE("an oversize line is reported once and the next line still decodes") {
   }
 }
 
-TEST_CASE("encode_frame counts bytes and terminates lines") {
-  CHECK(encode_frame(Framing::Lines, "{}") == "{}\n");
-  CHECK(encode_frame(Framing::ContentLength, "{\"m\":\"é\"}") == "Content-Length: 10\r\n\r\n{\"m\":\"é\"}");  // é is two bytes
-  // Round trip through the decoder.
+TEST_CASE("Content-Length counts bytes, not characters") {
   FrameDecoder d(1 << 20, Framing::ContentLength);
-  d.feed(encode_frame(Framing::ContentLength, "{\"m\":\"é\"}"));
+  d.feed("Content-Length: 10\r\n\r\n{\"m\":\"\u00e9\"}");  // \u00e9 is two bytes
   auto ev = d.next();
   CHECK(ev.type == Type::Frame);
-  CHECK(ev.body == "{\"m\":\"é\"}");
+  CHECK(ev.body == "{\"m\":\"\u00e9\"}");
 }

@@ -61,9 +61,9 @@ TEST_CASE("scan_envelope finds kind, method and id span without parsing") {
 TEST_CASE("colliding ids from both sides map back to their own senders") {
   // The editor's request 0 and codex's request 0 are different requests.
   PendingRequests to_codex, to_editor;
-  auto w1 = to_codex.add({json(0), "thread/start", 1, nullptr, {}});
-  auto w2 = to_codex.add({json("0"), "turn/start", 1, nullptr, {}});
-  auto w3 = to_editor.add({json(0), "item/commandExecution/requestApproval", 1, nullptr, {}});
+  auto w1 = to_codex.add({json(0), "thread/start", 1, nullptr});
+  auto w2 = to_codex.add({json("0"), "turn/start", 1, nullptr});
+  auto w3 = to_editor.add({json(0), "item/commandExecution/requestApproval", 1, nullptr});
   CHECK(w1 != w2);
   auto e2 = to_codex.take(json(w2));
   REQUIRE(e2);

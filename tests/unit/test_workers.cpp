@@ -1,13 +1,13 @@
 // Exec workers: argv building, input validation, event folding and verdicts, reports, and the pool
 // driven end to end against a fake codex (a shell script) so that every path runs in milliseconds.
 
-#include "bridge/exec_cli.h"
-#include "bridge/exec_events.h"
-#include "bridge/exec_worker.h"
-#include "bridge/git_worktree.h"
-#include "bridge/worker_pool.h"
-#include "bridge/worker_report.h"
-#include "bridge/worker_spec.h"
+#include "cli/exec_cli.h"
+#include "workers/exec_events.h"
+#include "workers/exec_worker.h"
+#include "workers/git_worktree.h"
+#include "workers/worker_pool.h"
+#include "workers/worker_report.h"
+#include "workers/worker_spec.h"
 #include "taskdir/task_reader.h"
 #include "taskdir/task_writer.h"
 
@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 namespace fs = std::filesystem;
-using namespace coco::bridge;
+using namespace coco::workers;
+using coco::process::ExitStatus;
+using coco::cli::parse_prompts_file;
 using nlohmann::json;
 using coco::test::mode_of;
 using coco::test::read_text;
@@ -378,8 +380,6 @@ TEST_CASE("workers: finals are JSON with a schema, text without") {
   CHECK_FALSE(parse_final("not json", true).has_value());
   CHECK(parse_final("{\"a\":1}", false) == std::optional<json>(json("{\"a\":1}")));
   CHECK(stderr_reason("warning: bubblewrap\nfatal thing\n") == "fatal thing");
-  CHECK(one_line("a\n  b\tc", 80) == "a b c");
-  CHECK(one_line("abcdef", 4) == "abc\u2026");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,0 @@
-#pragma once
-namespace coco::bridge {
-// Entry point of the `coco` executable; returns the process exit code.
-int cli_main(int argc, char** argv);
-}  // namespace coco::bridge

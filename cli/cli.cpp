@@ -1,0 +1,279 @@
+// The `coco` command line: one function per subcommand. Only the human-facing subcommands print to
+// stdout; `coco bridge` keeps stdout for the protocol and logs to stderr or a file.
+#include "cli/cli.h"
+
+#include "bridge/bridge_runner.h"
+#include "cli/codex_locator.h"
+#include "bridge/config.h"
+#include "cli/demo.h"
+#include "cli/exec_cli.h"
+#include "cli/gate_cli.h"
+#include "cli/run_cli.h"
+#include "bridge/version.h"
+#include "mockmodel/mock_model.h"
+#include "taskdir/task_reader.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/ansicolor_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+namespace coco::cli {
+using bridge::BridgeOptions;
+using bridge::coco_home;
+using bridge::default_config_path;
+using bridge::kCocoVersion;
+using bridge::kPinnedCodexVersion;
+using bridge::load_config;
+using bridge::run_bridge;
+using bridge::ConfigError;
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kUsage = R"(coco: a bridge between editors and the Codex coding agent
+
+usage:
+  coco bridge [options]          speak JSON-RPC on stdin/stdout, as `codex app-server` would
+  coco demo [options]            an offline demo: mock model, real codex, through the bridge
+  coco mock-model --script FILE [--port N]
+                                 a scripted Responses-API server on 127.0.0.1 (prints its port)
+  coco run [--approvals ask|allow|deny|dir] [--cwd DIR] [--config FILE] PROMPT...
+                                 one headless turn through the bridge; the agent's text on stdout
+  coco gate ls [TASK]            open approval gates (of TASK, or of every running task)
+  coco gate answer TASK GATE OPTION [--feedback TEXT]
+                                 answer a gate through the task directory
+  coco exec [exec options] (PROMPT... | --prompts FILE)
+                                 run one `codex exec` worker per prompt, in parallel, and join
+                                 them into a report (exit code 1 if any worker did not complete)
+  coco task ls [--task-root DIR] list task directories
+  coco task show ID|PATH [--task-root DIR]
+                                 print a task's transcript, rebuilt from its directory
+  coco version                   print versions
+
+bridge options:
+  --codex PATH            the codex executable (default: $COCO_CODEX, .tools/, PATH)
+  --codex-arg ARG         an extra argument for `codex app-server` (repeatable)
+  --task-root DIR         where task directories go (default: $COCO_HOME/tasks, ~/.coco/tasks)
+  --cwd DIR               codex's working directory (default: the current one)
+  --max-frame-bytes N     the largest message accepted from the editor (default 67108864)
+  --max-restarts N        codex restarts allowed per minute before giving up (default 5)
+  --no-record             keep task.yaml and events.jsonl but not the message log
+  --spin-us N             poll N microseconds after each burst before sleeping: lower latency
+                          (docs/performance.md); 0 never spins (default 50)
+  --config FILE           configuration (default: $COCO_HOME/config.yaml; see docs/configuration.md)
+  --approvals MODE        ask|allow|deny|dir: how gates no rule answers are decided (default: config, ask)
+exec options:
+  --task-root DIR         where the task directory goes (as for bridge)
+  --parallel N            workers running at once (default: workers.max_parallel, else the cores)
+  --schema FILE           a JSON schema every final message must satisfy (parsed into the report)
+  --isolation MODE        none (default) or worktree (a git worktree and branch per worker)
+  --timeout S             stop a worker after S seconds
+  --sandbox MODE          read-only (default), workspace-write or danger-full-access
+  --model M, --cwd DIR, --codex PATH, --config FILE
+  --prompts FILE          one prompt per line (# comments and blank lines skipped)
+common options:
+  --log-level LEVEL       trace|debug|info|warn|error|off (default: info)
+  --log-file FILE         log to FILE instead of stderr
+)";
+
+// A tiny argument parser: flags with values, boolean flags, positionals.
+struct Args {
+  std::map<std::string, std::vector<std::string>> values;
+  std::vector<std::string> positional;
+  bool has(const std::string& k) const { return values.count(k) > 0; }
+  std::string get(const std::string& k, const std::string& def = "") const {
+    auto it = values.find(k);
+    return it == values.end() || it->second.empty() ? def : it->second.back();
+  }
+};
+
+Args parse_args(int argc, char** argv, int first, const std::vector<std::string>& boolean_flags) {
+  Args a;
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0 && s.size() > 2) {
+      auto eq = s.find('=');
+      std::string key = s.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      if (eq != std::string::npos) {
+        a.values[key].push_back(s.substr(eq + 1));
+      } else if (std::find(boolean_flags.begin(), boolean_flags.end(), key) != boolean_flags.end()) {
+        a.values[key].push_back("1");
+      } else {
+        if (i + 1 >= argc) throw std::invalid_argument("--" + key + " needs a value");
+        a.values[key].push_back(argv[++i]);
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+void setup_logging(const Args& a) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (a.has("log-file")) {
+    logger = spdlog::basic_logger_mt("coco", a.get("log-file"));
+  } else {
+    // Never stdout: it carries the protocol.
+    logger = std::make_shared<spdlog::logger>("coco", std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>());
+  }
+  logger->set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
+  spdlog::set_default_logger(logger);
+  auto level = spdlog::level::from_str(a.get("log-level", "info"));
+  spdlog::set_level(level);
+  spdlog::flush_on(spdlog::level::warn);
+}
+
+fs::path task_root(const Args& a) { return a.has("task-root") ? fs::path(a.get("task-root")) : coco_home() / "tasks"; }
+
+std::size_t parse_size(const std::string& s, const char* what, bool zero_ok = false) {
+  try {
+    std::size_t pos = 0;
+    unsigned long long v = std::stoull(s, &pos);
+    if (pos != s.size() || s[0] == '-' || (v == 0 && !zero_ok)) throw std::invalid_argument(s);
+    return static_cast<std::size_t>(v);
+  } catch (const std::exception&) {
+    throw std::invalid_argument(std::string(what) + " must be a " + (zero_ok ? "whole number" : "positive integer") +
+                                ", got '" + s + "'");
+  }
+}
+
+int cmd_bridge(const Args& a) {
+  BridgeOptions o;
+  auto codex = locate_codex(a.get("codex"));
+  if (!codex.path) {
+    spdlog::error("{}", codex.explain());
+    return 2;
+  }
+  o.codex = *codex.path;
+  if (a.has("codex-arg")) o.codex_args = a.values.at("codex-arg");
+  o.task_root = task_root(a);
+  o.cwd = a.has("cwd") ? a.get("cwd") : fs::current_path().string();
+  if (a.has("max-frame-bytes")) o.max_frame_bytes = parse_size(a.get("max-frame-bytes"), "--max-frame-bytes");
+  if (a.has("max-restarts")) o.max_restarts_per_minute = static_cast<int>(parse_size(a.get("max-restarts"), "--max-restarts"));
+  o.record_messages = !a.has("no-record");
+  if (a.has("spin-us")) o.spin = std::chrono::microseconds(parse_size(a.get("spin-us"), "--spin-us", true));
+  o.config = load_config(a.has("config") ? fs::path(a.get("config")) : default_config_path(), a.has("config"));
+  if (a.has("approvals")) {
+    o.approvals_mode = gates::parse_mode(a.get("approvals"));
+    if (!o.approvals_mode) throw std::invalid_argument("--approvals must be ask, allow, deny or dir");
+  }
+  return run_bridge(o);
+}
+
+int cmd_mock_model(const Args& a) {
+  if (!a.has("script")) throw std::invalid_argument("mock-model needs --script FILE");
+  mockmodel::Options o;
+  o.script = a.get("script");
+  if (a.has("port")) o.port = static_cast<std::uint16_t>(std::stoi(a.get("port")));
+  return mockmodel::run(o, [](std::uint16_t port) {
+    std::cout << port << std::endl;  // the first line of stdout is the port, for scripts
+  });
+}
+
+int cmd_task(const Args& a) {
+  if (a.positional.empty()) throw std::invalid_argument("usage: coco task ls | coco task show ID|PATH");
+  const std::string& verb = a.positional[0];
+  fs::path root = task_root(a);
+  if (verb == "ls" || verb == "list") {
+    std::cout << taskdir::render_task_list(taskdir::list_tasks(root));
+    return 0;
+  }
+  if (verb == "show") {
+    if (a.positional.size() < 2) throw std::invalid_argument("usage: coco task show ID|PATH");
+    auto dir = taskdir::resolve_task(root, a.positional[1]);
+    if (!dir) {
+      std::cerr << "coco: no task '" << a.positional[1] << "' under " << root.string() << "\n";
+      return 1;
+    }
+    std::cout << taskdir::render_transcript(*dir);
+    return 0;
+  }
+  throw std::invalid_argument("unknown task command '" + verb + "' (ls, show)");
+}
+
+int cmd_gate(const Args& a) {
+  if (a.positional.empty()) throw std::invalid_argument("usage: coco gate ls [TASK] | coco gate answer TASK GATE OPTION");
+  const std::string& verb = a.positional[0];
+  if (verb == "ls" || verb == "list") return gate_ls(task_root(a), a.positional.size() > 1 ? a.positional[1] : "");
+  if (verb == "answer") {
+    if (a.positional.size() != 4) throw std::invalid_argument("usage: coco gate answer TASK GATE OPTION [--feedback TEXT]");
+    return gate_answer(task_root(a), a.positional[1], a.positional[2], a.positional[3], a.get("feedback"));
+  }
+  throw std::invalid_argument("unknown gate command '" + verb + "' (ls, answer)");
+}
+
+int cmd_run(const Args& a) {
+  RunOptions o;
+  for (const auto& p : a.positional) o.prompt += (o.prompt.empty() ? "" : " ") + p;
+  if (o.prompt.empty()) throw std::invalid_argument("usage: coco run [options] PROMPT...");
+  o.approvals = a.get("approvals", "ask");
+  if (!gates::parse_mode(o.approvals)) throw std::invalid_argument("--approvals must be ask, allow, deny or dir");
+  o.cwd = a.has("cwd") ? fs::absolute(a.get("cwd")).string() : fs::current_path().string();
+  if (a.has("config")) o.config = fs::absolute(a.get("config")).string();
+  o.codex = a.get("codex");
+  o.task_root = task_root(a);
+  o.log_level = a.get("log-level", "warn");
+  o.log_file = a.get("log-file");
+  return run_one_shot(o);
+}
+
+int cmd_version() {
+  std::cout << "coco " << kCocoVersion << " (pinned codex " << kPinnedCodexVersion << ")\n";
+  auto codex = locate_codex("");
+  std::cout << "codex: " << (codex.path ? *codex.path : std::string("not found")) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "help" || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
+  try {
+    Args a = parse_args(argc, argv, 2, {"no-record", "keep"});
+    setup_logging(a);
+    if (cmd == "bridge") return cmd_bridge(a);
+    if (cmd == "mock-model") return cmd_mock_model(a);
+    if (cmd == "task") return cmd_task(a);
+    if (cmd == "exec") return run_exec_cli(a.values, a.positional);
+    if (cmd == "gate") return cmd_gate(a);
+    if (cmd == "run") return cmd_run(a);
+    if (cmd == "demo") {
+      DemoOptions d;
+      d.task_root = task_root(a);
+      d.codex_flag = a.get("codex");
+      d.self = argv[0];
+      return run_demo(d);
+    }
+    if (cmd == "version" || cmd == "--version") return cmd_version();
+    std::cerr << "coco: unknown command '" << cmd << "'\n\n" << kUsage;
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "coco: bad configuration: " << e.what() << "\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "coco: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "coco: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace coco::cli
