@@ -2,7 +2,7 @@
 // installed, driven through its UI by Debian's chromium (playwright-core), against the real
 // `coco bridge`, the real pinned codex and `coco mock-model`.
 //
-//   COCO_BIN=build/bridge/coco COCO_SOURCE_DIR=. node e2e/run-e2e.mjs   (after npm run package)
+//   COCO_BIN=build/cli/coco COCO_SOURCE_DIR=. node e2e/run-e2e.mjs   (after npm run package)
 //
 // Scenarios: "Coco: Send Prompt" shows the agent's answer; a command's approval dialog appears,
 // "Allow once" runs it and "Deny" does not; a file change opens the diff editor and is written only
