@@ -183,6 +183,8 @@ async function main() {
       'extensions.autoCheckUpdates': false,
       'telemetry.telemetryLevel': 'off',
       'chat.disableAIFeatures': true,
+      // The Coco view is on screen during this test; "always" lets it check the approval notification.
+      'coco.notifyApprovals': 'always',
     }, null, 2));
 
     const env = { ...process.env, PATH: `${node24}:${process.env.PATH}`, CODEX_HOME: codexHome };
@@ -279,12 +281,15 @@ async function main() {
     step('Send Prompt: answer it elsewhere');
     await sendPrompt(page, 'answer it elsewhere');
     const staleDialog = await waitForDialog(page, 'echo elsewhere > elsewhere.txt');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Coco: approval needed: Run' });
+    await toast.first().waitFor({ timeout: DEADLINE_MS });
     const gate = await until('the open gate file', () => openGate(path.join(scratch, 'tasks')));
     const answered = spawnSync(COCO_BIN, ['gate', 'answer', gate.taskDir, gate.gateId, 'decline'], { encoding: 'utf8', timeout: 30_000 });
     if (answered.status !== 0) throw new Error(`coco gate answer failed: ${answered.stderr}`);
     await waitForTranscript(page, 'It was answered elsewhere.');
     await waitForTranscript(page, 'decline (by directory)');
     await until('status idle again', () => statusBarText(page).then((t) => /Coco: idle/.test(t)));
+    await until('the approval notification to go away', async () => (await toast.count()) === 0);
     await staleDialog.getByRole('button', { name: 'Allow once', exact: true }).click();
     await page.locator('.notifications-toasts', { hasText: 'that approval was already resolved by directory' }).waitFor({ timeout: DEADLINE_MS });
     if (existsSync(path.join(ws, 'elsewhere.txt'))) throw new Error('elsewhere.txt was written although the gate was declined');
