@@ -23,7 +23,7 @@ const COCO_BIN = process.env.COCO_BIN;
 const CODEX = process.env.COCO_CODEX || path.join(SOURCE_DIR, '.tools/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex');
 const VSIX = path.join(EXTENSION_DIR, 'coco-vscode.vsix');
 const CHROMIUM = process.env.COCO_CHROMIUM || '/usr/bin/chromium';
-const DEADLINE_MS = 90_000;
+const DEADLINE_MS = 120_000;
 
 if (!COCO_BIN || !existsSync(COCO_BIN)) fail(`COCO_BIN must name the coco executable (got "${COCO_BIN}")`);
 if (!existsSync(VSIX)) fail(`${VSIX} is missing: run \`npm run package\` first`);
@@ -78,6 +78,8 @@ const SCRIPT = `steps:
     justification: "Write elsewhere.txt?"
   - when: "answer it elsewhere"
     message: "It was answered elsewhere."
+  - when: "count the files"
+    message: "The worker counted the files."
 `;
 
 async function freePort() {
@@ -204,6 +206,11 @@ async function main() {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     cleanups.push(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // Generous deadlines: a loaded 2-core machine serves the workbench slowly.
+    page.setDefaultTimeout(DEADLINE_MS);
+    page.setDefaultNavigationTimeout(DEADLINE_MS);
+    // What the screen showed when a step failed.
+    cleanups.push(() => ok ? undefined : page.screenshot({ path: path.join(artifacts, 'failure.png') }));
     step('opening the workbench');
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: DEADLINE_MS });
@@ -294,7 +301,24 @@ async function main() {
     await page.locator('.notifications-toasts', { hasText: 'that approval was already resolved by directory' }).waitFor({ timeout: DEADLINE_MS });
     if (existsSync(path.join(ws, 'elsewhere.txt'))) throw new Error('elsewhere.txt was written although the gate was declined');
 
-    // 6. Open Task shows the task's transcript read-only.
+    // 6. Run Exec Workers: prompts typed one by one, progress, the joined summary opens.
+    step('Run Exec Workers');
+    await runCommand(page, 'Coco: Run Exec Workers');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Type the prompts' }).first().waitFor({ timeout: DEADLINE_MS });
+    await page.locator('.quick-input-widget input').press('Enter');
+    const workerBox = page.locator('.quick-input-widget', { hasText: 'A prompt for one worker' });
+    await workerBox.waitFor({ timeout: DEADLINE_MS });
+    await workerBox.locator('input').fill('count the files');
+    await workerBox.locator('input').press('Enter');
+    await until('the second prompt box to be empty', async () => (await workerBox.locator('input').inputValue()) === '');
+    await workerBox.locator('input').press('Enter');
+    await until('the workers summary in an editor', async () => {
+      if ((await page.locator('.tab', { hasText: 'summary.md' }).count()) === 0) return false;
+      const text = normalize(await page.locator('.editor-instance .view-lines').first().innerText());
+      return text.includes('1 worker: 1 completed.') && text.includes('The worker counted the files.');
+    });
+
+    // 7. Open Task shows the task's transcript read-only.
     step('Open Task');
     await runCommand(page, 'Coco: Open Task');
     const taskPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'say hello' }).first();
