@@ -105,9 +105,12 @@ export class Transcript {
         return this.notice(message, 'error');
       }
       case 'coco/upstream/exited':
+        // A codex the bridge gave up on leaves the session unusable until "Coco: Start" or a restart.
+        if (!params?.restarting) this.lastError = `codex exited and is not restarted: ${params?.description ?? params?.error ?? ''}`;
         return this.notice(`codex exited (${params?.description ?? params?.error ?? 'unexpectedly'})` +
           (params?.restarting ? '; restarting it.' : '.'), 'error');
       case 'coco/upstream/restarted':
+        this.lastError = undefined;
         return this.notice('codex restarted.');
       default:
         return [];

@@ -286,3 +286,19 @@ test('a prompt sent while a turn runs is added to that turn (turn/steer)', async
     await w.close();
   }
 });
+
+test('codex dying under the bridge is shown, and the bridge restarts it', async () => {
+  const w = await World.create('codex-restart', { text: 'steps:\n  - message: "still answering"\n    repeat: true\n' });
+  try {
+    await w.start();
+    assert.equal(await w.turn('hello'), 'completed');
+    const status = await w.session.request<{ upstream: { pid: number } }>('coco/status');
+    process.kill(status.upstream.pid, 'SIGKILL');
+    await w.ui.waiter.until('codex to be restarted', () => w.session.transcript.all().some((e) => e.text === 'codex restarted.'));
+    assert.ok(w.session.transcript.all().some((e) => e.kind === 'error' && /^codex exited/.test(e.text) && /restarting it/.test(e.text)),
+      transcriptText(w.session.transcript.all()));
+    assert.equal(w.session.status().kind, 'idle');
+  } finally {
+    await w.close();
+  }
+});
