@@ -1,0 +1,74 @@
+// Task directories: listing them (`coco task ls --json`, or the task root's folders with an older
+// bridge) and their transcript (`coco task show DIR`). No `vscode` import.
+
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runFile, type RunFile } from './bridgeLocator';
+import type { TaskSummary } from './protocol';
+
+export function defaultTaskRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.COCO_HOME || path.join(os.homedir(), '.coco'), 'tasks');
+}
+
+/** Newest first. */
+export async function listTasks(bridgePath: string, taskRoot: string | undefined, run: RunFile = runFile): Promise<TaskSummary[]> {
+  const args = ['task', 'ls', '--json'];
+  if (taskRoot) args.push('--task-root', taskRoot);
+  try {
+    const { stdout } = await run(bridgePath, args);
+    const parsed = JSON.parse(stdout);
+    if (Array.isArray(parsed)) return (parsed as TaskSummary[]).filter((t) => t && typeof t.dir === 'string').reverse();
+  } catch {
+    // An older bridge without --json: read the task root ourselves.
+  }
+  return listTaskFolders(taskRoot || defaultTaskRoot());
+}
+
+export function listTaskFolders(taskRoot: string): TaskSummary[] {
+  let names: string[];
+  try {
+    names = readdirSync(taskRoot);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => !n.startsWith('.'))
+    .map((n) => path.join(taskRoot, n))
+    .filter((d) => {
+      try {
+        return statSync(path.join(d, 'events.jsonl')).isFile() || statSync(path.join(d, 'task.yaml')).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort()
+    .reverse()
+    .map((dir) => ({ ...taskYamlScalars(dir), id: path.basename(dir), dir }));
+}
+
+/** title, status, created, updated, cwd: the top-level one-line values of task.yaml. */
+function taskYamlScalars(dir: string): Partial<TaskSummary> {
+  const out: Record<string, string> = {};
+  let text = '';
+  try {
+    text = readFileSync(path.join(dir, 'task.yaml'), 'utf8');
+  } catch {
+    return {};
+  }
+  for (const line of text.split('\n')) {
+    const m = /^(title|status|created|updated|cwd): (.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2].trim();
+    if (value.startsWith('"')) {
+      try { value = JSON.parse(value); } catch { /* keep it as written */ }
+    }
+    out[m[1]] = value;
+  }
+  return out;
+}
+
+export async function taskTranscript(bridgePath: string, taskDir: string, run: RunFile = runFile): Promise<string> {
+  const { stdout } = await run(bridgePath, ['task', 'show', taskDir]);
+  return stdout;
+}
