@@ -166,7 +166,8 @@ WorkerPool::Spawned WorkerPool::spawn(std::string name, WorkerSpec spec) {
   w.log = log;
   w.dir = task_.dir() / "agents" / name;
   w.artifacts = w.dir / "artifacts";
-  w.codex_home = w.dir / "codex-home";
+  w.codex_home = options_.codex_homes_root.empty() ? w.dir / "codex-home"
+                                                  : options_.codex_homes_root / task_.id() / name;
   w.final_file = w.artifacts / "final.json";
   w.prompt = w.spec.prompt;
   w.run_cwd = w.spec.cwd;
@@ -221,6 +222,12 @@ void WorkerPool::prepare(Worker& w) {
       throw std::runtime_error("cannot create " + w.artifacts.string() + ": " + std::strerror(errno));
     }
     seed_codex_home(options_.seed_codex_home, w.codex_home);
+    if (w.codex_home.parent_path() != w.dir) {
+      // The task directory still shows where the worker's sessions are.
+      std::error_code ec;
+      fs::create_directory_symlink(w.codex_home, w.dir / "codex-home", ec);
+      if (ec && ec != std::errc::file_exists) spdlog::warn("cannot link {}: {}", (w.dir / "codex-home").string(), ec.message());
+    }
     if (w.spec.output_schema) {
       w.schema_file = w.artifacts / "schema.json";
       write_private_file(*w.schema_file, w.spec.output_schema->dump(2) + "\n");
@@ -380,6 +387,7 @@ void WorkerPool::on_line(Worker& w, const std::string& line, const json* event) 
 
 void WorkerPool::on_run_exit(Worker& w, const process::ExitStatus& status, const std::string& stderr_tail) {
   w.timeout_timer.cancel();
+  std::string sandbox_warning = w.run ? w.run->sandbox_warning() : std::string();
   // Destroyed from the loop, not from inside its own callback.
   defer([run = std::shared_ptr<ExecRun>(std::move(w.run))] {});
   w.exit = status;
@@ -396,6 +404,8 @@ void WorkerPool::on_run_exit(Worker& w, const process::ExitStatus& status, const
   end.timed_out = w.timed_out;
   end.timeout = w.spec.timeout;
   end.stderr_tail = stderr_tail;
+  end.sandboxed = w.spec.sandbox != "danger-full-access";
+  end.sandbox_warning = sandbox_warning;
   Verdict verdict = derive_verdict(w.progress, end);
 
   std::string text = read_final(w.final_file);
@@ -629,6 +639,7 @@ json WorkerPool::describe(const Worker& w) const {
             {"malformedLines", w.malformed + (w.run ? w.progress.malformed() : 0)},
             {"runs", w.runs},
             {"dir", w.dir.string()},
+            {"codexHome", w.codex_home.string()},
             {"spawnedAt", iso(w.spawned_at)},
             {"startedAt", w.started ? json(iso(w.started_at)) : json(nullptr)},
             {"endedAt", is_terminal(w.state) ? json(iso(w.ended_at)) : json(nullptr)},

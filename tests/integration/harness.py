@@ -149,6 +149,7 @@ class Bridge:
         self.stderr_path = self.workdir / "bridge.stderr"
         full_env = dict(os.environ)
         full_env["CODEX_HOME"] = str(codex_home)
+        full_env["COCO_HOME"] = str(self.workdir / "coco-home")  # workers' CODEX_HOMEs go there
         full_env.update(env or {})
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
@@ -361,6 +362,7 @@ class CodexTestCase(unittest.TestCase):
         self.mock = MockModel(script=(SCRIPTS / self.script) if self.script else None, text=self.script_text,
                               workdir=self.work)
         self.codex_home = write_codex_home(self.work / "codex-home", self.mock.port, model=self.model)
+        self.coco_home = self.work / "coco-home"  # for the coco processes a test starts itself
         self.bridges = []
 
     def tearDown(self):

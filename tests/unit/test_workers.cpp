@@ -638,3 +638,31 @@ TEST_CASE("workers: a join with a timeout reports what is still running") {
   CHECK(f.pool->all_finished());
   CHECK_THROWS_AS(f.pool->spawn("", f.spec("late")), std::invalid_argument);
 }
+
+TEST_CASE("workers: a completed turn whose sandbox could not start is a failure") {
+  ExecProgress p;
+  p.observe(json::parse(R"({"type":"thread.started","thread_id":"t"})"));
+  p.observe(json::parse(R"({"type":"item.completed","item":{"type":"command_execution","command":"echo hi",
+    "aggregated_output":"bwrap: execvp codex-linux-sandbox: No such file or directory\n","exit_code":1}})"));
+  p.observe(json::parse(R"({"type":"turn.completed","usage":{}})"));
+  RunEnd end;
+  end.exit = exited(0);
+  Verdict v = derive_verdict(p, end);
+  CHECK(v.status == "failed");
+  CHECK(v.reason.find("could not start its sandbox") != std::string::npos);
+  CHECK(v.reason.find("bwrap: execvp codex-linux-sandbox") != std::string::npos);
+
+  // codex does not always report the failed command; its warning on stderr is enough, when sandboxed.
+  ExecProgress quiet;
+  quiet.observe(json::parse(R"({"type":"turn.completed","usage":{}})"));
+  RunEnd warned;
+  warned.exit = exited(0);
+  warned.sandbox_warning = "WARNING: proceeding, even though we could not create PATH aliases: Refusing to create helper binaries";
+  CHECK(derive_verdict(quiet, warned).status == "failed");
+  warned.sandboxed = false;  // danger-full-access runs no sandbox: nothing was lost
+  CHECK(derive_verdict(quiet, warned).status == "completed");
+  // A command that merely mentions the helper's name is no failure.
+  ExecProgress mention;
+  mention.observe(json::parse(R"({"type":"item.completed","item":{"type":"command_execution","aggregated_output":"see codex-linux-sandbox --help\n"}})"));
+  CHECK(mention.sandbox_failure().empty());
+}
