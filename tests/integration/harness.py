@@ -25,6 +25,22 @@ DEFAULT_TIMEOUT = 60.0
 TEST_TMP = Path(os.environ.get("COCO_TEST_TMPDIR", Path.home() / ".cache" / "coco-tests"))
 
 
+# What AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer and ThreadSanitizer print. In a
+# sanitized build (./dev test runs one) a report in any child's stderr fails the test, even when the
+# child went on or exited 0.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer", "WARNING: ThreadSanitizer")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in `text` (with some context), or None."""
+    for marker in SANITIZER_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            return text[max(0, at - 200):at + 3000]
+    return None
+
+
 def scratch_dir(prefix):
     TEST_TMP.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=prefix, dir=TEST_TMP))
@@ -316,10 +332,20 @@ class CodexTestCase(unittest.TestCase):
                 except (OSError, ValueError):
                     pass
         self.mock.close()
-        if os.environ.get("COCO_KEEP_TEST_DIRS"):
+        reports = []
+        for path in [b.stderr_path for b in self.bridges] + [self.mock.dir / "mock-model.log"]:
+            try:
+                report = sanitizer_report(Path(path).read_text(errors="replace"))
+            except OSError:
+                report = None
+            if report:
+                reports.append(f"{path}:\n{report}")
+        if os.environ.get("COCO_KEEP_TEST_DIRS") or reports:
             print(f"kept {self.work}")
         else:
             shutil.rmtree(self.work, ignore_errors=True)
+        if reports:
+            self.fail("sanitizer report in a child's stderr:\n" + "\n".join(reports))
 
     def bridge(self, framing="lines", extra_args=(), env=None):
         b = Bridge(self.work / f"b{len(self.bridges)}", self.codex_home, framing, extra_args, env)
