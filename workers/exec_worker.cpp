@@ -1,5 +1,7 @@
 #include "workers/exec_worker.h"
 
+#include "protocol/json_text.h"
+
 #include "workers/worker_spec.h"
 
 #include "taskdir/fs_util.h"
@@ -161,14 +163,14 @@ void ExecRun::deliver(std::string&& line) {
     log_.invalid("codex->bridge", "line too long; skipped", "");
     if (on_line) on_line(std::string(), nullptr);
   }
-  json event = json::parse(line, nullptr, false);
-  if (event.is_discarded()) {
-    log_.invalid("codex->bridge", "not JSON", line);
+  protocol::ParsedJson parsed = protocol::parse_json(line);
+  if (!parsed.ok()) {
+    log_.invalid("codex->bridge", parsed.status == protocol::JsonStatus::TooDeep ? "nested too deeply" : "not JSON", line);
     if (on_line) on_line(line, nullptr);
     return;
   }
   log_.message("codex->bridge", line);
-  if (on_line) on_line(line, &event);
+  if (on_line) on_line(line, &parsed.value);
 }
 
 void ExecRun::read_stderr() {

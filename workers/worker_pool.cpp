@@ -65,6 +65,7 @@ struct WorkerPool::Worker {
   std::string state = "queued";
   std::string reason;
   taskdir::AgentLog log;
+  bool log_closed = false;  // between runs the worker's two files are closed (TaskWriter::close_agent)
   std::unique_ptr<ExecRun> run;
   std::unique_ptr<CapturedCommand> git;
   ExecProgress progress;  // of the current run
@@ -336,6 +337,15 @@ void WorkerPool::launch(Worker& w) {
     return;
   }
 
+  if (w.log_closed) {  // a resumed worker: its files were closed when the last run ended
+    try {
+      w.log = task_.add_agent(w.id, "exec");
+      w.log_closed = false;
+    } catch (const std::exception& e) {
+      finish(w, "failed", std::string("cannot reopen the worker's log: ") + e.what());
+      return;
+    }
+  }
   w.progress = ExecProgress{};
   w.run = std::make_unique<ExecRun>(io_, w.log);
   w.run->on_line = [this, &w](const std::string& line, const json* event) { on_line(w, line, event); };
@@ -442,6 +452,9 @@ void WorkerPool::finish(Worker& w, const std::string& status, const std::string&
   }
   task_.event("agent." + status, std::move(fields));
   task_.set_agent_status(w.id, status);
+  // Its output is all in (the run has exited and both pipes are drained): release the two fds.
+  task_.close_agent(w.id);
+  w.log_closed = true;
   // Debug only: the outcome reaches people through the report, notifications and `coco exec`, and
   // log lines would tear `coco exec`'s redrawn progress lines.
   spdlog::debug("exec worker {} {}{}{}", w.id, status, reason.empty() ? "" : ": ", reason);
