@@ -416,6 +416,10 @@ T.test("a worker started with :CocoExec completes, shown live", function()
   T.contains(text, "The worker did its job.")
   T.contains(text, "**Worker completed**: " .. worker.id)
   T.eq(coco.status(), "Coco: idle")
+  -- tests/run points COCO_HOME at the scratch directory: the worker's CODEX_HOME is made there.
+  local task_id = coco._state().session.info.taskId
+  T.truthy(E.exists(os.getenv("COCO_HOME") .. "/codex-homes/" .. task_id .. "/" .. worker.id),
+    "the worker's CODEX_HOME under the scratch COCO_HOME")
 end)
 
 T.test(":CocoTasks lists the task directories and opens one as a transcript read from disk", function()
