@@ -255,6 +255,11 @@ T.test("an approval answered elsewhere closes its popup", function()
   end, "the turn to complete", E.TIMEOUT, diagnostics)
   T.contains(transcript(), "accept (directory)")
   T.eq(E.read_file(project .. "/elsewhere.txt"), "elsewhere\n")
+  -- The bridge withdrew its request ($/cancelRequest) and took our -32800 as the acknowledgement:
+  -- nothing reached it as a late answer.
+  local events_file = E.read_file(coco._state().session.task_dir .. "/events.jsonl")
+  T.contains(events_file, '"type":"gate.resolved"')
+  T.not_contains(events_file, "gate.lateAnswer")
 end)
 
 -- Stands in for a picker plugin: records what vim.ui.select was given; choose(index) answers.
@@ -458,6 +463,14 @@ T.test("the User events fired with their data", function()
   T.truthy(#events.CocoTurnStarted >= 6, "CocoTurnStarted for each turn")
   T.eq(#events.CocoTurnCompleted, #events.CocoTurnStarted, "as many completed as started")
   T.truthy(#events.CocoApprovalRequested >= 5, "CocoApprovalRequested for each gate")
+  -- The bridge reports every resolution, our own answers too: still one event per gate.
+  local resolved = {}
+  for _, e in ipairs(events.CocoApprovalResolved) do
+    resolved[e.gateId] = (resolved[e.gateId] or 0) + 1
+  end
+  for _, e in ipairs(events.CocoApprovalRequested) do
+    T.eq(resolved[e.gateId], 1, "gate " .. tostring(e.gateId) .. " resolved once")
+  end
   T.eq(#events.CocoApprovalResolved, #events.CocoApprovalRequested, "each gate resolved once")
   local statuses = {}
   for _, e in ipairs(events.CocoTurnCompleted) do

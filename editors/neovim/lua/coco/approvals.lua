@@ -1,6 +1,8 @@
 -- Approval gates as popups: one floating window per gate (keyed by gateId, so a gate asked again
 -- replaces its popup), one key per option in the bridge's order, feedback, a diff view for file
--- changes; or vim.ui.select, so picker plugins take over.
+-- changes; or vim.ui.select, so picker plugins take over. A gate is settled once: by this plugin's
+-- answer or by the bridge's coco/approval/resolved, whichever comes first (the bridge sends that
+-- after our own answer too).
 local transcript = require("coco.transcript")
 
 local M = {}
@@ -76,19 +78,24 @@ local Approvals = {}
 Approvals.__index = Approvals
 
 -- hooks:
---   answered(gate, option, feedback)   after an answer was sent
+--   answered(gate, option, feedback)   after an answer was sent (the gate is settled)
 --   closed(gate)                       the gate is gone (answered or resolved elsewhere)
 --   transcript_visible() -> bool
 function M.new(config, hooks)
-  return setmetatable({ config = config, hooks = hooks, gates = {}, asked = 0 }, Approvals)
+  -- gates: the open ones by id; settled: ids of the gates answered here or reported resolved.
+  return setmetatable({ config = config, hooks = hooks, gates = {}, settled = {}, asked = 0 }, Approvals)
 end
 
--- Shows a gate. answer(optionId, feedback, answers) sends the choice to the bridge.
+-- Shows a gate. answer(optionId, feedback, answers) sends the choice to the bridge and returns
+-- true, or false when it could not (the bridge withdrew the request: the gate was resolved
+-- elsewhere, and coco/approval/resolved is on its way).
 function Approvals:ask(prompt, answer)
   local old = self.gates[prompt.gateId]
   if old then
     self:close_views(old)
   end
+  -- Asked again (the bridge could not use an answer): open, to be settled again.
+  self.settled[prompt.gateId] = nil
   self.asked = self.asked + 1
   local gate = { id = prompt.gateId, prompt = prompt, answer = answer, order = self.asked }
   self.gates[gate.id] = gate
@@ -141,11 +148,11 @@ function Approvals:choose(gate_id, index, feedback)
     return false
   end
   local function send(answers)
-    if self.gates[gate_id] ~= gate then
+    if self.gates[gate_id] ~= gate or not gate.answer(option.id, feedback, answers) then
       return
     end
+    self.settled[gate_id] = true
     self:forget(gate)
-    gate.answer(option.id, feedback, answers)
     self.hooks.answered(gate, option, feedback)
   end
   local questions = gate.prompt.questions
@@ -175,20 +182,27 @@ function Approvals:ask_questions(questions, done)
   ask(1)
 end
 
--- The gate was resolved by someone else (policy, timeout, another client, the turn ended).
+-- The bridge reports gate_id resolved: by this plugin's answer (already settled), or by someone
+-- else (policy, timeout, the task directory, the turn ended), which closes its popup. Returns
+-- true the first time for a gate, with the open gate if there was one; false when it was settled.
 function Approvals:resolved(gate_id)
+  if self.settled[gate_id] then
+    return false
+  end
+  self.settled[gate_id] = true
   local gate = self.gates[gate_id]
   if gate then
     self:forget(gate)
   end
-  return gate
+  return true, gate
 end
 
--- The bridge is gone: every gate with it.
+-- The bridge is gone: every gate with it (a new bridge numbers its gates anew).
 function Approvals:clear()
   for _, gate in pairs(self.gates) do
     self:forget(gate)
   end
+  self.settled = {}
 end
 
 function Approvals:forget(gate)

@@ -56,13 +56,12 @@ local function on_session_event(method, params)
       vim.notify("Coco: turn " .. tostring(turn.status), vim.log.levels.INFO)
     end
   elseif method == "coco/approval/resolved" then
-    local gate = state.approvals:resolved(params.gateId)
-    if gate and gate.respond then
-      -- Still one answer to the bridge's request: it no longer needs one.
-      gate.respond(nil, { code = require("coco.jsonrpc").REQUEST_CANCELLED, message = "resolved by " .. tostring(params.by) })
+    -- Sent after every resolution, our own answer's too: that one was told when it was given.
+    -- An open request of the gate was withdrawn ($/cancelRequest) and answered by the connection.
+    if state.approvals:resolved(params.gateId) then
+      apply("coco.gateResolved", { gateId = params.gateId, choice = params.optionId or "closed", by = params.by })
+      user_event("CocoApprovalResolved", { gateId = params.gateId, optionId = params.optionId, by = params.by })
     end
-    apply("coco.gateResolved", { gateId = params.gateId, choice = params.optionId or "closed", by = params.by })
-    user_event("CocoApprovalResolved", { gateId = params.gateId, optionId = params.optionId, by = params.by })
   elseif method == "coco/approval/answerRejected" then
     state.session:log("warn", ("answer to %s rejected: %s"):format(tostring(params.gateId), tostring(params.reason)))
     vim.notify(("Coco: the bridge rejected the answer to %s: %s"):format(tostring(params.gateId), tostring(params.reason)),
@@ -89,17 +88,18 @@ end
 -- Shows a gate. respond (the bridge's request) may be nil: then the answer goes through
 -- coco/approval/answer.
 function M._ask(prompt, respond)
+  -- True when the answer went out (see Approvals:ask).
   local function answer(option_id, feedback, answers)
     local result = { optionId = option_id, feedback = feedback, answers = answers }
     if respond then
-      respond(result)
-    else
-      state.session:request("coco/approval/answer", vim.tbl_extend("force", result, { gateId = prompt.gateId }), function(err)
-        if err then
-          vim.notify("Coco: " .. tostring(err.message), vim.log.levels.WARN)
-        end
-      end)
+      return respond(result)
     end
+    state.session:request("coco/approval/answer", vim.tbl_extend("force", result, { gateId = prompt.gateId }), function(err)
+      if err then
+        vim.notify("Coco: " .. tostring(err.message), vim.log.levels.WARN)
+      end
+    end)
+    return true
   end
   local old = state.approvals.gates[prompt.gateId]
   if old and old.respond then

@@ -53,9 +53,11 @@ T.test("popups: the same gateId asked again replaces its popup", function()
   local sent = {}
   a:ask(prompt("g1", "first"), function(id)
     sent[#sent + 1] = "first:" .. id
+    return true
   end)
   a:ask(prompt("g1", "again"), function(id)
     sent[#sent + 1] = "again:" .. id
+    return true
   end)
   T.eq(#floats(), 1, "one popup")
   T.eq(a:count(), 1)
@@ -75,6 +77,7 @@ T.test("popups: resolved elsewhere closes it; hidden popups come back; numbers b
   local sent = 0
   a:ask(prompt("g2", "two"), function()
     sent = sent + 1
+    return true
   end)
   local gate = a.gates.g2
   press("7")
@@ -84,7 +87,7 @@ T.test("popups: resolved elsewhere closes it; hidden popups come back; numbers b
   T.eq(a:count(), 1, "still open")
   a:show(gate)
   T.eq(#floats(), 1, "shown again")
-  T.eq(a:resolved("g2"), gate)
+  T.eq({ a:resolved("g2") }, { true, gate })
   T.eq(#floats(), 0, "closed by the resolution")
   T.eq(a:count(), 0)
   T.eq(log.closed, { "g2" })
@@ -96,6 +99,7 @@ T.test("popups: f then a digit answers with the typed feedback", function()
   local got
   a:ask(prompt("g3", "three"), function(id, feedback)
     got = { id, feedback }
+    return true
   end)
   press("f2use the Makefile target<CR>")
   T.eq(got, { "decline", "use the Makefile target" })
@@ -105,13 +109,61 @@ end)
 T.test("popups: two gates stack; answering the top one returns to the other", function()
   local a = new_approvals()
   local origin = vim.api.nvim_get_current_win()
-  a:ask(prompt("g4", "four"), function() end)
+  local function sent()
+    return true
+  end
+  a:ask(prompt("g4", "four"), sent)
   local first = vim.api.nvim_get_current_win()
-  a:ask(prompt("g5", "five"), function() end)
+  a:ask(prompt("g5", "five"), sent)
   T.eq(#floats(), 2)
   press("1")
   T.eq(vim.api.nvim_get_current_win(), first, "back in the first popup")
   press("1")
   T.eq(vim.api.nvim_get_current_win(), origin, "back where we started")
   T.eq(a:count(), 0)
+end)
+
+T.test("popups: a gate is settled once, by our answer or by the bridge's report, whichever comes first", function()
+  local a, log = new_approvals()
+  local sent = {}
+  local function answer(id)
+    sent[#sent + 1] = id
+    return true
+  end
+  a:ask(prompt("g6", "six"), answer)
+  press("1")
+  T.eq(log.answered, { { "g6", "accept" } })
+  T.eq(a:resolved("g6"), false, "the bridge's report of our own answer changes nothing")
+  T.eq(a:resolved("g6"), false, "nor does a second one")
+  T.eq(log.closed, { "g6" }, "closed once")
+
+  a:ask(prompt("g7", "seven"), answer)
+  local gate = a.gates.g7
+  T.eq({ a:resolved("g7") }, { true, gate }, "resolved elsewhere: reported the first time")
+  T.eq(a:resolved("g7"), false)
+  T.eq(a:choose("g7", 1), false, "no answer for a settled gate")
+  T.eq(sent, { "accept" })
+
+  -- The bridge could not use an answer and asks again (same gateId): it is open once more.
+  local again = a:ask(prompt("g6", "six again"), answer)
+  T.eq(a:count(), 1)
+  T.eq({ a:resolved("g6") }, { true, again })
+  T.eq(a:count(), 0)
+  T.eq(#floats(), 0)
+end)
+
+T.test("popups: an answer that could not be sent leaves the gate open for the bridge's report", function()
+  local a, log = new_approvals()
+  a:ask(prompt("g8", "eight"), function()
+    return false -- the request was withdrawn: resolved elsewhere
+  end)
+  press("1")
+  T.eq(log.answered, {}, "not counted as answered")
+  T.eq(a:count(), 1, "still open")
+  T.eq(#floats(), 1, "still shown")
+  local first, gate = a:resolved("g8")
+  T.eq(first, true)
+  T.eq(gate.id, "g8")
+  T.eq(#floats(), 0)
+  a:clear()
 end)
