@@ -49,10 +49,9 @@ function M.popup_lines(prompt)
         head = head .. " → " .. M.display_path(change.movePath)
       end
       lines[#lines + 1] = head
-      if change.textsOmitted and not change.diff then
-        lines[#lines + 1] = "(too large to show here)"
-      else
-        vim.list_extend(lines, transcript.change_diff_lines(change))
+      vim.list_extend(lines, transcript.change_diff_lines(change))
+      if change.textsOmitted then
+        lines[#lines + 1] = "(no diff view: " .. (change.omittedReason or "the texts were left out") .. ")"
       end
     end
   else
