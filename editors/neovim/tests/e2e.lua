@@ -76,6 +76,8 @@ steps:
     message: "Continued after the restart: swordfish."
   - when: "after the restart"
     message: "A new thread: I know no password."
+  - when: "after the stop"
+    message: "Hello from a new task."
 ]]
 
 local project = E.work .. "/project"
@@ -537,6 +539,26 @@ T.test(":CocoStop stops the bridge, which finishes the task directory", function
   end, "the bridge process to end", E.TIMEOUT, diagnostics)
   local last = vim.split(vim.trim(E.read_file(task_dir .. "/events.jsonl")), "\n", { plain = true })
   T.eq(vim.json.decode(last[#last]).type, "task.completed")
+end)
+
+T.test("after :CocoStop the next prompt starts a new task; :CocoTasks lists it first", function()
+  local session = coco._state().session
+  local old_id = session.info.taskId
+  vim.cmd("CocoPrompt after the stop")
+  wait_transcript("Hello from a new task.")
+  local new_id = session.info.taskId
+  T.truthy(new_id ~= old_id, "a new task (" .. tostring(new_id) .. ")")
+  local picker = stub_select()
+  vim.cmd("CocoTasks")
+  T.wait_for(function()
+    return picker.on_choice ~= nil
+  end, ":CocoTasks to offer the tasks", E.TIMEOUT, diagnostics)
+  picker.restore()
+  T.eq(#picker.labels, 2)
+  T.contains(picker.labels[1], new_id, "the newest first")
+  T.contains(picker.labels[1], "running")
+  T.contains(picker.labels[2], old_id)
+  T.contains(picker.labels[2], "completed")
 end)
 
 T.main(function()
