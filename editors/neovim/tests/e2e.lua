@@ -507,7 +507,7 @@ T.test("killing the bridge mid-session; the next prompt continues the same task 
   T.wait_for(function()
     return session.turn_id == nil
   end, "the turn to end", E.TIMEOUT, diagnostics)
-  local task_dir, thread_id, pid = session.task_dir, session.thread_id, session.proc.pid
+  local task_dir, task_id, thread_id, pid = session.task_dir, session.info.taskId, session.thread_id, session.proc.pid
   local uv = vim.uv or vim.loop
   uv.kill(pid, 9)
   T.wait_for(function()
@@ -518,14 +518,17 @@ T.test("killing the bridge mid-session; the next prompt continues the same task 
   wait_transcript("Continued after the restart: swordfish.", E.TIMEOUT)
   T.not_contains(transcript(), "A new thread: I know no password.")
   T.eq(session.thread_id, thread_id, "the same thread")
+  -- The new bridge (`coco bridge --task DIR`) says which task it writes: the same one.
   T.eq(session.task_dir, task_dir, "the same task directory")
-  local connected = 0
+  T.eq(session.info.taskId, task_id, "the same task id")
+  T.not_contains(transcript(), "could not be continued")
+  local seen = {}
   for line in E.read_file(task_dir .. "/events.jsonl"):gmatch("[^\n]+") do
-    if vim.json.decode(line).type == "client.connected" then
-      connected = connected + 1
-    end
+    local type = vim.json.decode(line).type
+    seen[type] = (seen[type] or 0) + 1
   end
-  T.eq(connected, 2, "two client.connected records in the task's events.jsonl")
+  T.eq(seen["task.resumed"], 1, "the task directory records its continuation")
+  T.eq(seen["client.connected"], 2, "two client.connected records in the task's events.jsonl")
 end)
 
 T.test(":CocoStop stops the bridge, which finishes the task directory", function()
