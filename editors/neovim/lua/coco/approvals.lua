@@ -1,8 +1,7 @@
 -- Approval gates as popups: one floating window per gate (keyed by gateId, so a gate asked again
 -- replaces its popup), one key per option in the bridge's order, feedback, a diff view for file
--- changes; or vim.ui.select, so picker plugins take over. A gate is settled once: by this plugin's
--- answer or by the bridge's coco/approval/resolved, whichever comes first (the bridge sends that
--- after our own answer too).
+-- changes; or vim.ui.select, so picker plugins take over. Whatever resolves a gate (our answer, a
+-- policy, the task directory...), the bridge reports it once with coco/approval/resolved.
 local transcript = require("coco.transcript")
 
 local M = {}
@@ -77,24 +76,20 @@ local Approvals = {}
 Approvals.__index = Approvals
 
 -- hooks:
---   answered(gate, option, feedback)   after an answer was sent (the gate is settled)
 --   closed(gate)                       the gate is gone (answered or resolved elsewhere)
 --   transcript_visible() -> bool
 function M.new(config, hooks)
-  -- gates: the open ones by id; settled: ids of the gates answered here or reported resolved.
-  return setmetatable({ config = config, hooks = hooks, gates = {}, settled = {}, asked = 0 }, Approvals)
+  -- gates: the open ones by id; answers: what we answered, by gate id, until the bridge reports it.
+  return setmetatable({ config = config, hooks = hooks, gates = {}, answers = {}, asked = 0 }, Approvals)
 end
 
--- Shows a gate. answer(optionId, feedback, answers) sends the choice to the bridge and returns
--- true, or false when it could not (the bridge withdrew the request: the gate was resolved
--- elsewhere, and coco/approval/resolved is on its way).
+-- Shows a gate. answer(optionId, feedback, answers) sends the choice to the bridge.
 function Approvals:ask(prompt, answer)
   local old = self.gates[prompt.gateId]
   if old then
     self:close_views(old)
   end
-  -- Asked again (the bridge could not use an answer): open, to be settled again.
-  self.settled[prompt.gateId] = nil
+  self.answers[prompt.gateId] = nil -- asked again: the bridge could not use our answer
   self.asked = self.asked + 1
   local gate = { id = prompt.gateId, prompt = prompt, answer = answer, order = self.asked }
   self.gates[gate.id] = gate
@@ -147,12 +142,12 @@ function Approvals:choose(gate_id, index, feedback)
     return false
   end
   local function send(answers)
-    if self.gates[gate_id] ~= gate or not gate.answer(option.id, feedback, answers) then
+    if self.gates[gate_id] ~= gate then
       return
     end
-    self.settled[gate_id] = true
     self:forget(gate)
-    self.hooks.answered(gate, option, feedback)
+    self.answers[gate_id] = { option = option, feedback = feedback }
+    gate.answer(option.id, feedback, answers)
   end
   local questions = gate.prompt.questions
   if gate.prompt.kind == "userInput" and option.kind == "allowOnce" and type(questions) == "table" and #questions > 0 then
@@ -181,27 +176,25 @@ function Approvals:ask_questions(questions, done)
   ask(1)
 end
 
--- The bridge reports gate_id resolved: by this plugin's answer (already settled), or by someone
--- else (policy, timeout, the task directory, the turn ended), which closes its popup. Returns
--- true the first time for a gate, with the open gate if there was one; false when it was settled.
+-- The bridge reports gate_id resolved: by our answer (its popup is already closed) or by someone
+-- else (a policy, a timeout, the task directory, the turn ended), which closes its popup. Returns
+-- what we answered ({option, feedback}), if we did.
 function Approvals:resolved(gate_id)
-  if self.settled[gate_id] then
-    return false
-  end
-  self.settled[gate_id] = true
   local gate = self.gates[gate_id]
   if gate then
     self:forget(gate)
   end
-  return true, gate
+  local ours = self.answers[gate_id]
+  self.answers[gate_id] = nil
+  return ours
 end
 
--- The bridge is gone: every gate with it (a new bridge numbers its gates anew).
+-- The bridge is gone: every gate with it.
 function Approvals:clear()
   for _, gate in pairs(self.gates) do
     self:forget(gate)
   end
-  self.settled = {}
+  self.answers = {}
 end
 
 function Approvals:forget(gate)

@@ -56,12 +56,17 @@ local function on_session_event(method, params)
       vim.notify("Coco: turn " .. tostring(turn.status), vim.log.levels.INFO)
     end
   elseif method == "coco/approval/resolved" then
-    -- Sent after every resolution, our own answer's too: that one was told when it was given.
-    -- An open request of the gate was withdrawn ($/cancelRequest) and answered by the connection.
-    if state.approvals:resolved(params.gateId) then
-      apply("coco.gateResolved", { gateId = params.gateId, choice = params.optionId or "closed", by = params.by })
-      user_event("CocoApprovalResolved", { gateId = params.gateId, optionId = params.optionId, by = params.by })
+    -- Sent once per gate, whoever resolved it, our own answers included: the one place that tells
+    -- the transcript and fires the event. (A request still open for the gate was withdrawn with
+    -- $/cancelRequest, which the connection answered.)
+    local ours = state.approvals:resolved(params.gateId)
+    local choice, by = params.optionId or "closed", params.by
+    if ours and by == "editor" and ours.option.id == params.optionId then
+      choice = (ours.option.label or ours.option.id) .. (ours.feedback and (" — " .. ours.feedback) or "")
+      by = "you"
     end
+    apply("coco.gateResolved", { gateId = params.gateId, choice = choice, by = by })
+    user_event("CocoApprovalResolved", { gateId = params.gateId, optionId = params.optionId, by = params.by })
   elseif method == "coco/approval/answerRejected" then
     state.session:log("warn", ("answer to %s rejected: %s"):format(tostring(params.gateId), tostring(params.reason)))
     vim.notify(("Coco: the bridge rejected the answer to %s: %s"):format(tostring(params.gateId), tostring(params.reason)),
@@ -88,18 +93,17 @@ end
 -- Shows a gate. respond (the bridge's request) may be nil: then the answer goes through
 -- coco/approval/answer.
 function M._ask(prompt, respond)
-  -- True when the answer went out (see Approvals:ask).
   local function answer(option_id, feedback, answers)
     local result = { optionId = option_id, feedback = feedback, answers = answers }
     if respond then
-      return respond(result)
+      respond(result)
+    else
+      state.session:request("coco/approval/answer", vim.tbl_extend("force", result, { gateId = prompt.gateId }), function(err)
+        if err then
+          vim.notify("Coco: " .. tostring(err.message), vim.log.levels.WARN)
+        end
+      end)
     end
-    state.session:request("coco/approval/answer", vim.tbl_extend("force", result, { gateId = prompt.gateId }), function(err)
-      if err then
-        vim.notify("Coco: " .. tostring(err.message), vim.log.levels.WARN)
-      end
-    end)
-    return true
   end
   local old = state.approvals.gates[prompt.gateId]
   if old and old.respond then
@@ -127,14 +131,6 @@ local function build(config)
   s.approvals = require("coco.approvals").new(config, {
     transcript_visible = function()
       return s.view:visible()
-    end,
-    answered = function(gate, option, feedback)
-      apply("coco.gateResolved", {
-        gateId = gate.id,
-        choice = option.label .. (feedback and (" — " .. feedback) or ""),
-        by = "you",
-      })
-      user_event("CocoApprovalResolved", { gateId = gate.id, optionId = option.id, by = "editor" })
     end,
     closed = function() end,
   })
