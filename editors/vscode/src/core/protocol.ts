@@ -107,6 +107,12 @@ export interface TaskSummary {
   cwd?: string;
 }
 
+/**
+ * The error a client answers to a request the bridge withdrew with `$/cancelRequest` (LSP's
+ * RequestCancelled): the bridge takes it as the acknowledgement, not as a late answer.
+ */
+export const REQUEST_CANCELLED = -32800;
+
 export const Methods = {
   approvalRequest: 'coco/approval/request',
   approvalResolved: 'coco/approval/resolved',

@@ -206,6 +206,12 @@ export class World {
     return status;
   }
 
+  /** The `type`s of the task directory's events.jsonl (docs/task-directory.md). */
+  taskEventTypes(): string[] {
+    const file = path.join(this.session.taskDir!, 'events.jsonl');
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l).type);
+  }
+
   readProjectFile(name: string): string | undefined {
     const p = path.join(this.project, name);
     return existsSync(p) ? readFileSync(p, 'utf8') : undefined;

@@ -128,6 +128,10 @@ test('command approval: Deny does not run it; Deny with feedback reaches the age
     };
     assert.equal(await w.turn('write the file again'), 'completed');
     assert.equal(w.readProjectFile('escalated.txt'), undefined);
+    // coco/approval/resolved follows this client's own answers too; the transcript keeps the answer.
+    const approvals = w.session.transcript.all().filter((e) => e.kind === 'approval');
+    assert.deepEqual(approvals.map((e) => e.status), ['decline', 'decline: use the docs folder']);
+    assert.deepEqual(w.notifications.filter((n) => n.method === 'coco/approval/resolved').map((n) => n.params.by), ['editor', 'editor']);
     // The mock model answers this only when the feedback text is in the conversation.
     assert.ok(w.session.transcript.all().some((e) => e.kind === 'agent' && e.text === 'Understood: the docs folder it is.'),
       transcriptText(w.session.transcript.all()));
@@ -179,8 +183,12 @@ test('an approval resolved elsewhere (the task-directory hand-off) closes the pr
     assert.equal(closedBy, 'resolvedElsewhere');
     assert.equal(w.readProjectFile('escalated.txt'), undefined);
     const approval = w.session.transcript.all().find((e) => e.kind === 'approval');
-    assert.match(approval?.status ?? '', /by directory/);
+    assert.equal(approval?.status, 'decline (by directory)');
     assert.equal(w.session.openApprovals().length, 0);
+    // The withdrawn request was acknowledged (RequestCancelled), not answered late.
+    const events = w.taskEventTypes();
+    assert.ok(events.includes('gate.resolved'), events.join(' '));
+    assert.ok(!events.includes('gate.lateAnswer'), events.join(' '));
   } finally {
     await w.close();
   }
