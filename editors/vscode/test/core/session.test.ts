@@ -227,10 +227,12 @@ test('a crashed bridge is restarted and the thread goes on', async () => {
       w.session.transcript.all().some((e) => e.text === 'Thread resumed.' || /Could not resume/.test(e.text)));
     assert.ok(w.session.transcript.all().some((e) => e.text === 'Thread resumed.'), transcriptText(w.session.transcript.all()));
     assert.equal(w.session.threadId, thread);
+    // The restarted bridge continued the same task directory (`coco bridge --task`): a second
+    // client.connected in the same events.jsonl.
     const info = await locateBridge({ configuredPath: COCO_BIN, searchRoots: [] });
-    // A bridge with --task continues the same task directory; an older one starts a new one.
-    if (info.supportsTaskContinuation) assert.equal(w.session.taskDir, task);
-    else console.log('this bridge has no --task: the restarted bridge started a new task directory');
+    assert.equal(info.supportsTaskContinuation, true, 'the bridge lists --task in `coco bridge --help`');
+    assert.equal(w.session.taskDir, task);
+    assert.equal(w.taskEventTypes().filter((t) => t === 'client.connected').length, 2, w.taskEventTypes().join(' '));
     assert.equal(await w.turn('are you there'), 'completed');
     assert.equal(w.session.transcript.all().filter((e) => e.kind === 'agent' && e.text === 'still here').length, 2);
   } finally {
@@ -264,6 +266,8 @@ test('exec workers report progress and a joined report', async () => {
     assert.ok(progress.every((p) => p.endsWith(':completed')), JSON.stringify(progress));
     assert.equal(report.complete, true, JSON.stringify(report));
     assert.ok(existsSync(report.summaryPath));
+    // Each worker's own CODEX_HOME lives under the test's COCO_HOME, not under ~/.coco.
+    assert.ok(existsSync(path.join(w.cocoHome, 'codex-homes')), `no codex-homes under ${w.cocoHome}`);
   } finally {
     await w.close();
   }
