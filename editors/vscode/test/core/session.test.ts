@@ -1,10 +1,10 @@
 // src/core against the real `coco bridge`, the real pinned codex and `coco mock-model`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { DENY_WITH_FEEDBACK_LABEL, answerFor, approvalDialog, proposedText } from '../../src/core/approvals';
+import { DENY_WITH_FEEDBACK_LABEL, answerFor, approvalDialog, originalText, proposedText } from '../../src/core/approvals';
 import { ApprovalNoLongerOpen } from '../../src/core/session';
 import { transcriptText } from '../../src/core/transcript';
 import { locateBridge } from '../../src/core/bridgeLocator';
@@ -151,7 +151,10 @@ test('file change approval: the proposed text is known before, the file is writt
         assert.equal(dialog.review.length, 1);
         assert.equal(path.basename(dialog.review[0].path), 'hello.txt');
         assert.equal(dialog.review[0].kind, 'add');
+        assert.equal(dialog.review[0].oldText, null);
+        assert.equal(originalText(dialog.review[0]), '');
         assert.equal(proposedText(dialog.review[0]), 'hi there\n');
+        assert.match(dialog.review[0].diff ?? '', /^--- \/dev\/null\n\+\+\+ b\/hello.txt\n@@ -0,0 \+1,1 @@\n\+hi there\n$/);
         assert.equal(w.readProjectFile('hello.txt'), undefined, 'nothing is written while the dialog is open');
         assert.equal(dialog.choices[0].label, 'Allow once');
         return answerFor(dialog.choices.find((c) => c.label === (allow ? 'Allow once' : 'Deny'))!);
@@ -162,6 +165,39 @@ test('file change approval: the proposed text is known before, the file is writt
     } finally {
       await w.close();
     }
+  }
+});
+
+test('an update to a file: the old and new texts side by side; the file changes only when allowed', async () => {
+  const w = await World.create('patch-update', { text: `steps:
+  - when: "change hello"
+    patch: |
+      *** Begin Patch
+      *** Update File: hello.txt
+      @@
+      -hi there
+      +hi again
+      *** End Patch
+  - when: "change hello"
+    message: "Changed hello.txt."
+` }, 'gpt-5.5');
+  try {
+    writeFileSync(path.join(w.project, 'hello.txt'), 'hi there\n');
+    await w.start();
+    w.ui.asker = async (prompt) => {
+      const [change] = approvalDialog(prompt).review;
+      assert.equal(change.kind, 'update');
+      assert.equal(originalText(change), 'hi there\n');
+      assert.equal(proposedText(change), 'hi again\n');
+      assert.match(change.diff ?? '', /^--- a\/hello.txt\n\+\+\+ b\/hello.txt\n@@/);
+      assert.equal(w.readProjectFile('hello.txt'), 'hi there\n', 'nothing is written while the dialog is open');
+      return answerFor(approvalDialog(prompt).choices[0]);
+    };
+    assert.equal(await w.turn('change hello'), 'completed');
+    assert.equal(w.ui.prompts.length, 1);
+    assert.equal(w.readProjectFile('hello.txt'), 'hi again\n');
+  } finally {
+    await w.close();
   }
 });
 
