@@ -1,7 +1,7 @@
 // src/core against the real `coco bridge`, the real pinned codex and `coco mock-model`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { DENY_WITH_FEEDBACK_LABEL, answerFor, approvalDialog, originalText, proposedText } from '../../src/core/approvals';
@@ -284,6 +284,33 @@ test('past the restart limit the session gives up and shows the bridge stderr', 
     await w.ui.waiter.until('the failure', () => w.ui.failures.length > 0);
     assert.match(w.ui.failures[0], /giving up/);
     assert.match(w.ui.failures[0], /Last stderr:[\s\S]*codex app-server started/);
+    assert.equal(w.session.status().kind, 'error');
+  } finally {
+    await w.close();
+  }
+});
+
+test('a bridge that refuses its command line (exit 2) is not restarted; its stderr says why', async () => {
+  const w = await World.create('refused', { file: 'hello.yaml' });
+  try {
+    const launches = () => w.ui.logs.filter((l) => l.startsWith('starting ')).length;
+    // At start: a --config file that does not exist.
+    const missing = path.join(w.dir, 'missing.yaml');
+    await assert.rejects(w.start({ configFile: missing }), (e: Error) =>
+      /exit code 2: it refused its command line/.test(e.message) && e.message.includes(`bad configuration: ${missing}`));
+    assert.equal(launches(), 1);
+    assert.equal(w.ui.failures.length, 1);
+    assert.equal(w.session.status().kind, 'error');
+
+    // At a restart: the task directory to continue (--task) is gone.
+    await w.start();
+    const task = w.session.taskDir!;
+    renameSync(task, `${task}.moved`);
+    w.session.bridge!.killForTest();
+    await w.ui.waiter.until('the failure', () => w.ui.failures.length === 2);
+    assert.match(w.ui.failures[1], /refused its command line .*; not restarting it/);
+    assert.match(w.ui.failures[1], /--task: no task/);
+    assert.equal(launches(), 3, w.ui.logs.join('\n'));
     assert.equal(w.session.status().kind, 'error');
   } finally {
     await w.close();
