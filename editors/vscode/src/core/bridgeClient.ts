@@ -43,6 +43,31 @@ const STABLE_RUN_MS = 60_000;
 /** `coco` exits with 2 when it refuses its command line (an unknown option, a bad value, a missing --task or --config). */
 const EXIT_REFUSED_COMMAND_LINE = 2;
 
+/**
+ * A bridge that exits breaks the pipe to its stdin, and vscode-jsonrpc's sendRequest rethrows a failed
+ * write where no caller can catch it (an unhandled rejection). The bridge's exit is what the client
+ * acts on (a pending request is rejected when the connection is disposed), so a failed write is only
+ * logged.
+ */
+class WriterLoggingFailures implements rpc.MessageWriter {
+  constructor(private readonly inner: rpc.MessageWriter, private readonly log: (line: string) => void) {}
+  get onError() {
+    return this.inner.onError;
+  }
+  get onClose() {
+    return this.inner.onClose;
+  }
+  write(message: rpc.Message): Promise<void> {
+    return this.inner.write(message).catch((e: Error) => this.log(`could not write to the bridge: ${e.message}`));
+  }
+  end(): void {
+    this.inner.end();
+  }
+  dispose(): void {
+    this.inner.dispose();
+  }
+}
+
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `signal ${signal}`;
   return code === EXIT_REFUSED_COMMAND_LINE ? `exit code ${code}: it refused its command line` : `exit code ${code}`;
@@ -126,7 +151,8 @@ export class BridgeClient {
     exitedEarly.catch(() => undefined);
     proc.once('close', (code, signal) => this.exited(proc, code, signal));
 
-    const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(proc.stdout!), new rpc.StreamMessageWriter(proc.stdin!));
+    const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(proc.stdout!),
+      new WriterLoggingFailures(new rpc.StreamMessageWriter(proc.stdin!), (line) => this.handlers.log(line)));
     this.conn = conn;
     conn.onRequest(Methods.approvalRequest, (params: ApprovalPrompt, token) => this.handlers.approvalRequest(params, token));
     conn.onNotification((method: string, params: unknown) => this.handlers.notification(method, params));
