@@ -2,6 +2,7 @@
 // gates/*.decision.json and applies a valid decision within a second (docs/approvals.md).
 #include "cli/gate_cli.h"
 
+#include "protocol/json_fields.h"
 #include "protocol/json_text.h"
 #include "taskdir/task_reader.h"
 #include "taskdir/task_writer.h"
@@ -21,6 +22,8 @@
 namespace coco::cli {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+using protocol::string_member;
 
 namespace {
 
@@ -46,11 +49,6 @@ json read_json_file(const fs::path& p, std::string* problem = nullptr) {
   return std::move(parsed.value);
 }
 
-std::string str(const json& j, const char* key, const std::string& fallback = "") {
-  auto it = j.is_object() ? j.find(key) : j.end();
-  return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 const json& array_of(const json& j, const char* key) {
   static const json kEmpty = json::array();
   auto it = j.is_object() ? j.find(key) : j.end();
@@ -59,7 +57,7 @@ const json& array_of(const json& j, const char* key) {
 
 // "g12" -> 12; anything else sorts first.
 long gate_number(const json& g) {
-  std::string id = str(g, "gateId");
+  std::string id = string_member(g, "gateId");
   if (id.size() < 2 || id[0] != 'g' || id.size() > 12) return -1;
   long n = 0;
   for (std::size_t i = 1; i < id.size(); ++i) {
@@ -97,12 +95,12 @@ std::vector<GateFile> gates_of(const fs::path& task_dir, std::vector<std::string
 }
 
 void print_gate(const std::string& task_id, const json& g) {
-  std::cout << task_id << "  " << str(g, "gateId", "?") << "  [" << str(g, "kind", "?") << "]  " << str(g, "title")
+  std::cout << task_id << "  " << string_member(g, "gateId", "?") << "  [" << string_member(g, "kind", "?") << "]  " << string_member(g, "title")
             << "\n    options:";
   for (const auto& o : array_of(g, "options")) {
     if (!o.is_object()) continue;
     auto is_default = o.find("isDefault");
-    std::cout << "  " << str(o, "id") << (is_default != o.end() && is_default->is_boolean() && is_default->get<bool>() ? "*" : "");
+    std::cout << "  " << string_member(o, "id") << (is_default != o.end() && is_default->is_boolean() && is_default->get<bool>() ? "*" : "");
   }
   std::cout << "\n";
 }
@@ -123,7 +121,7 @@ int gate_ls(const fs::path& root, const std::string& task) {
   std::vector<std::string> broken;
   for (const auto& d : dirs) {
     for (const auto& g : gates_of(d, broken)) {
-      if (str(g.gate, "status") != "open") continue;
+      if (string_member(g.gate, "status") != "open") continue;
       print_gate(d.filename().string(), g.gate);
       ++open;
     }
@@ -147,14 +145,14 @@ int gate_answer(const fs::path& root, const std::string& task, const std::string
     if (!fs::exists(gate_file, ec)) throw std::invalid_argument("no gate " + gate_id + " in task " + dir->filename().string());
     throw std::invalid_argument(gate_file.string() + ": " + problem);
   }
-  if (str(gate, "status") != "open") {
+  if (string_member(gate, "status") != "open") {
     auto outcome = gate.find("outcome");
     std::cerr << "coco: gate " << gate_id << " is already resolved: "
               << (outcome != gate.end() ? outcome->dump(-1, ' ', false, json::error_handler_t::replace) : "null") << "\n";
     return 1;
   }
   bool known = false;
-  for (const auto& o : array_of(gate, "options")) known = known || str(o, "id") == option_id;
+  for (const auto& o : array_of(gate, "options")) known = known || string_member(o, "id") == option_id;
   if (!known) throw std::invalid_argument("gate " + gate_id + " has no option '" + option_id + "'");
 
   json decision = {{"optionId", option_id}};
@@ -175,11 +173,11 @@ int gate_answer(const fs::path& root, const std::string& task, const std::string
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (std::chrono::steady_clock::now() < deadline) {
     json now = read_json_file(gate_file);
-    if (str(now, "status") == "resolved") {
+    if (string_member(now, "status") == "resolved") {
       auto it = now.find("outcome");
       const json out = it != now.end() && it->is_object() ? *it : json::object();
-      std::cout << "gate " << gate_id << " resolved by " << str(out, "by", "?") << ": " << str(out, "optionId") << "\n";
-      return str(out, "by") == "directory" && str(out, "optionId") == option_id ? 0 : 1;
+      std::cout << "gate " << gate_id << " resolved by " << string_member(out, "by", "?") << ": " << string_member(out, "optionId") << "\n";
+      return string_member(out, "by") == "directory" && string_member(out, "optionId") == option_id ? 0 : 1;
     }
     if (fs::exists(final_path.string() + ".rejected")) {
       std::cerr << "coco: the bridge rejected the decision (see events.jsonl)\n";

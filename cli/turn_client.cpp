@@ -1,6 +1,7 @@
 #include "cli/turn_client.h"
 
 #include "bridge/version.h"
+#include "protocol/json_fields.h"
 
 #include <set>
 
@@ -8,18 +9,10 @@ namespace coco::cli {
 
 using json = nlohmann::json;
 
+using protocol::string_member;
+using protocol::member_or_null;
+
 namespace {
-
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const json& member(const json& j, const char* key) {
-  static const json kNull;
-  return j.is_object() && j.contains(key) ? j[key] : kNull;
-}
 
 class Loop {
 public:
@@ -30,7 +23,7 @@ public:
     std::int64_t id = client_.request(method, std::move(params));
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (auto m = next(deadline)) {
-      if (!m->contains("method") && member(*m, "id") == json(id)) return m;
+      if (!m->contains("method") && member_or_null(*m, "id") == json(id)) return m;
       handle(*m);
     }
     return std::nullopt;
@@ -56,9 +49,9 @@ private:
   }
 
   void handle(const json& m) {
-    std::string method = str(m, "method");
-    const json& params = member(m, "params");
-    const json& item = member(params, "item");
+    std::string method = string_member(m, "method");
+    const json& params = member_or_null(m, "params");
+    const json& item = member_or_null(params, "item");
     if (m.contains("id") && m.contains("method")) {
       if (method == "coco/approval/request") {
         if (auto answer = view_.approve(params)) client_.respond(m["id"], *answer);
@@ -70,26 +63,26 @@ private:
     } else if (method == "coco/approval/resolved") {
       view_.approval_resolved(params);
     } else if (method == "item/agentMessage/delta") {
-      view_.agent_text(str(params, "delta"));
-      streamed_.insert(str(params, "itemId"));
-    } else if (method == "item/completed" && str(item, "type") == "agentMessage") {
+      view_.agent_text(string_member(params, "delta"));
+      streamed_.insert(string_member(params, "itemId"));
+    } else if (method == "item/completed" && string_member(item, "type") == "agentMessage") {
       // A message that arrived whole (no deltas) is shown now.
-      if (!streamed_.count(str(item, "id"))) view_.agent_text(str(item, "text"));
+      if (!streamed_.count(string_member(item, "id"))) view_.agent_text(string_member(item, "text"));
       view_.agent_message_done();
-    } else if (method == "item/started" && str(item, "type") == "commandExecution") {
+    } else if (method == "item/started" && string_member(item, "type") == "commandExecution") {
       view_.command_started(item);
-    } else if (method == "item/completed" && str(item, "type") == "commandExecution") {
+    } else if (method == "item/completed" && string_member(item, "type") == "commandExecution") {
       view_.command_completed(item);
     } else if (method == "error") {
-      const json& error = member(params, "error");
-      view_.problem("codex error: " + (str(error, "message").empty() ? params.dump() : str(error, "message")));
+      const json& error = member_or_null(params, "error");
+      view_.problem("codex error: " + (string_member(error, "message").empty() ? params.dump() : string_member(error, "message")));
     } else if (method == "coco/upstream/exited") {
-      view_.problem("codex exited: " + str(params, "description"));
+      view_.problem("codex exited: " + string_member(params, "description"));
     } else if (method == "turn/completed") {
-      const json& turn = member(params, "turn");
-      if (!turn_id_.empty() && str(turn, "id") == turn_id_) {
-        status_ = str(turn, "status");
-        if (!member(turn, "error").is_null()) view_.problem("the turn failed: " + member(turn, "error").dump());
+      const json& turn = member_or_null(params, "turn");
+      if (!turn_id_.empty() && string_member(turn, "id") == turn_id_) {
+        status_ = string_member(turn, "status");
+        if (!member_or_null(turn, "error").is_null()) view_.problem("the turn failed: " + member_or_null(turn, "error").dump());
       }
     }
   }
@@ -114,17 +107,17 @@ TurnResult run_turn(BridgeClient& client, const TurnRequest& request, TurnView& 
                          {"capabilities", {{"coco", {{"approvals", "prompt"}}}}}},
                         request.reply_timeout);
   if (!init || !init->contains("result")) return out.error = failure("initialize", init), out;
-  out.task_dir = str(member((*init)["result"], "coco"), "taskDir");
+  out.task_dir = string_member(member_or_null((*init)["result"], "coco"), "taskDir");
   view.started(out.task_dir);
   client.notify("initialized", nullptr);
   auto thread = loop.call("thread/start", {{"cwd", request.cwd}}, request.reply_timeout);
   if (!thread || !thread->contains("result")) return out.error = failure("thread/start", thread), out;
-  std::string thread_id = str(member((*thread)["result"], "thread"), "id");
+  std::string thread_id = string_member(member_or_null((*thread)["result"], "thread"), "id");
   auto turn = loop.call("turn/start",
                         {{"threadId", thread_id}, {"input", json::array({{{"type", "text"}, {"text", request.prompt}}})}},
                         request.reply_timeout);
   if (!turn || !turn->contains("result")) return out.error = failure("turn/start", turn), out;
-  out.status = loop.until_turn_ends(str(member((*turn)["result"], "turn"), "id"), request.turn_timeout);
+  out.status = loop.until_turn_ends(string_member(member_or_null((*turn)["result"], "turn"), "id"), request.turn_timeout);
   return out;
 }
 

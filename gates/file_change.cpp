@@ -1,5 +1,7 @@
 #include "gates/file_change.h"
 
+#include "protocol/json_fields.h"
+
 #include <charconv>
 #include <filesystem>
 
@@ -7,16 +9,12 @@ namespace coco::gates {
 
 using json = nlohmann::json;
 
+using protocol::string_member;
+
 namespace {
 
 constexpr std::string_view kMovedMarker = "\n\nMoved to: ";
 constexpr std::string_view kNoNewline = "\\ No newline at end of file";
-
-std::string str(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 struct Lines {
   std::vector<std::string_view> lines;
@@ -66,12 +64,12 @@ std::vector<FileChange> parse_changes(const json& changes) {
     for (const auto& c : changes) {
       if (!c.is_object()) continue;
       FileChange f;
-      f.path = str(c, "path");
+      f.path = string_member(c, "path");
       const json* kind = c.contains("kind") ? &c["kind"] : nullptr;
-      f.kind = kind && kind->is_object() ? str(*kind, "type") : str(c, "kind");
-      if (kind && kind->is_object()) f.move_path = str(*kind, "move_path");
-      if (f.move_path.empty()) f.move_path = str(c, "movePath");
-      f.codex_diff = str(c, "diff");
+      f.kind = kind && kind->is_object() ? string_member(*kind, "type") : string_member(c, "kind");
+      if (kind && kind->is_object()) f.move_path = string_member(*kind, "move_path");
+      if (f.move_path.empty()) f.move_path = string_member(c, "movePath");
+      f.codex_diff = string_member(c, "diff");
       if (!f.move_path.empty()) {
         std::string suffix = std::string(kMovedMarker) + f.move_path;
         if (f.codex_diff.size() >= suffix.size() &&
@@ -85,10 +83,10 @@ std::vector<FileChange> parse_changes(const json& changes) {
     for (const auto& [path, c] : changes.items()) {
       FileChange f;
       f.path = path;
-      f.kind = str(c, "type");
+      f.kind = string_member(c, "type");
       if (f.kind.empty()) f.kind = "update";
-      f.codex_diff = f.kind == "update" ? str(c, "unified_diff") : str(c, "content");
-      f.move_path = str(c, "move_path");
+      f.codex_diff = f.kind == "update" ? string_member(c, "unified_diff") : string_member(c, "content");
+      f.move_path = string_member(c, "move_path");
       out.push_back(std::move(f));
     }
   }

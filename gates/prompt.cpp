@@ -1,19 +1,16 @@
 #include "gates/prompt.h"
 
+#include "protocol/json_fields.h"
 #include "text/one_line.h"
 
 namespace coco::gates {
+using protocol::string_member;
+
 namespace {
 
 constexpr std::size_t kTitleMax = 80;
 // Labels become buttons; the full text of a long one (a command prefix) is in the detail.
 constexpr std::size_t kLabelMax = 60;
-
-std::string str(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::string one_line(const std::string& s) { return text::one_line(s, kTitleMax); }
 
@@ -85,7 +82,7 @@ std::string full_label(const json& decision) {
   if (decision.is_object() && decision.contains("applyNetworkPolicyAmendment")) {
     const json& a0 = decision["applyNetworkPolicyAmendment"];
     const json& a = a0.is_object() && a0.contains("network_policy_amendment") ? a0["network_policy_amendment"] : json::object();
-    return (str(a, "action") == "allow" ? "Always allow network access to " : "Always deny network access to ") + str(a, "host");
+    return (string_member(a, "action") == "allow" ? "Always allow network access to " : "Always deny network access to ") + string_member(a, "host");
   }
   return decision.is_string() ? decision.get<std::string>() : decision.dump();
 }
@@ -106,7 +103,7 @@ Option command_option_for_decision(const json& decision, std::size_t index) {
   if (decision.is_object() && decision.contains("applyNetworkPolicyAmendment")) {
     const json& a0 = decision["applyNetworkPolicyAmendment"];
     const json& a = a0.is_object() && a0.contains("network_policy_amendment") ? a0["network_policy_amendment"] : json::object();
-    std::string host = str(a, "host"), action = str(a, "action");
+    std::string host = string_member(a, "host"), action = string_member(a, "action");
     return make_option("network-" + action + ":" + host, full_label(decision),
                        action == "allow" ? OptionKind::AllowAlways : OptionKind::Deny, {{"decision", decision}});
   }
@@ -114,9 +111,9 @@ Option command_option_for_decision(const json& decision, std::size_t index) {
 }
 
 void fill_command(Prompt& p, const json& params) {
-  std::string command = str(params, "command");
-  std::string cwd = str(params, "cwd");
-  std::string reason = str(params, "reason");
+  std::string command = string_member(params, "command");
+  std::string cwd = string_member(params, "cwd");
+  std::string reason = string_member(params, "reason");
   p.fields["command"] = command;
   if (!cwd.empty()) p.fields["cwd"] = cwd;
   if (!reason.empty()) p.fields["reason"] = reason;
@@ -162,12 +159,12 @@ void fill_command(Prompt& p, const json& params) {
 
 void fill_legacy_command(Prompt& p, const json& params) {
   std::string command = join_argv(params.value("command", json::array()));
-  std::string cwd = str(params, "cwd"), reason = str(params, "reason");
+  std::string cwd = string_member(params, "cwd"), reason = string_member(params, "reason");
   p.fields["command"] = command;
   if (!cwd.empty()) p.fields["cwd"] = cwd;
   if (!reason.empty()) p.fields["reason"] = reason;
-  p.item_id = str(params, "callId");
-  p.thread_id = str(params, "conversationId");
+  p.item_id = string_member(params, "callId");
+  p.thread_id = string_member(params, "conversationId");
   p.options = four_decisions("approved", "approved_for_session", legacy_denial(kDefaultRejection), "abort");
   p.title = one_line("Run `" + command + "`?");
   p.detail = "**Codex wants to run a command**\n\n" + fenced(command, "sh");
@@ -186,13 +183,13 @@ void fill_file_change(Prompt& p, const json& params, const json& known_changes, 
     else if (c.kind != "add") before = files.read(c.path);
     changes.push_back(describe_change(c, before, files.cwd, files.max_text_bytes));
   }
-  std::string reason = str(params, "reason"), grant_root = str(params, "grantRoot");
+  std::string reason = string_member(params, "reason"), grant_root = string_member(params, "grantRoot");
   p.fields["changes"] = changes;
   if (!reason.empty()) p.fields["reason"] = reason;
   if (!grant_root.empty()) p.fields["grantRoot"] = grant_root;
   if (legacy) {
-    p.item_id = str(params, "callId");
-    p.thread_id = str(params, "conversationId");
+    p.item_id = string_member(params, "callId");
+    p.thread_id = string_member(params, "conversationId");
     p.options = four_decisions("approved", "approved_for_session", legacy_denial(kDefaultRejection), "abort");
   } else {
     p.options = four_decisions("accept", "acceptForSession", "decline", "cancel");
@@ -216,7 +213,7 @@ void fill_file_change(Prompt& p, const json& params, const json& known_changes, 
 
 void fill_permissions(Prompt& p, const json& params) {
   json requested = params.value("permissions", json::object());
-  std::string reason = str(params, "reason"), cwd = str(params, "cwd");
+  std::string reason = string_member(params, "reason"), cwd = string_member(params, "cwd");
   p.fields["permissions"] = requested;
   if (!reason.empty()) p.fields["reason"] = reason;
   if (!cwd.empty()) p.fields["cwd"] = cwd;
@@ -239,11 +236,11 @@ void fill_permissions(Prompt& p, const json& params) {
 }
 
 void fill_elicitation(Prompt& p, const json& params) {
-  std::string server = str(params, "serverName"), message = str(params, "message"), mode = str(params, "mode");
+  std::string server = string_member(params, "serverName"), message = string_member(params, "message"), mode = string_member(params, "mode");
   p.fields["serverName"] = server;
   p.fields["message"] = message;
   p.fields["mode"] = mode;
-  if (mode == "url") p.fields["url"] = str(params, "url");
+  if (mode == "url") p.fields["url"] = string_member(params, "url");
   if (params.contains("requestedSchema")) p.fields["requestedSchema"] = params["requestedSchema"];
   p.options = {make_option("accept", mode == "url" ? "Open and continue" : "Submit", OptionKind::AllowOnce,
                            {{"action", "accept"}, {"content", nullptr}, {"_meta", nullptr}}),
@@ -251,7 +248,7 @@ void fill_elicitation(Prompt& p, const json& params) {
                make_option("cancel", "Cancel", OptionKind::Cancel, {{"action", "cancel"}, {"content", nullptr}, {"_meta", nullptr}})};
   p.title = one_line((server.empty() ? std::string("An MCP server") : server) + " asks: " + message);
   p.detail = "**MCP server `" + server + "` asks**\n\n" + message + "\n";
-  if (mode == "url") p.detail += "\n- URL: " + str(params, "url") + "\n";
+  if (mode == "url") p.detail += "\n- URL: " + string_member(params, "url") + "\n";
   if (params.contains("requestedSchema")) p.detail += "\n" + fenced(params["requestedSchema"].dump(2), "json");
 }
 
@@ -261,13 +258,13 @@ void fill_user_input(Prompt& p, const json& params) {
   p.fields["questions"] = questions;
   p.options = {make_option("submit", "Answer", OptionKind::AllowOnce, {{"answers", json::object()}}),
                make_option("skip", "Skip", OptionKind::Deny, {{"answers", json::object()}})};
-  std::string first = !questions.empty() ? str(questions[0], "question") : std::string();
+  std::string first = !questions.empty() ? string_member(questions[0], "question") : std::string();
   p.title = one_line(first.empty() ? "Codex has a question" : first);
   p.detail = "**Codex asks**\n";
   for (const auto& q : questions) {
-    p.detail += "\n- " + str(q, "header") + (str(q, "header").empty() ? "" : ": ") + str(q, "question");
+    p.detail += "\n- " + string_member(q, "header") + (string_member(q, "header").empty() ? "" : ": ") + string_member(q, "question");
     if (q.contains("options") && q["options"].is_array())
-      for (const auto& o : q["options"]) p.detail += "\n  - " + str(o, "label") + (str(o, "description").empty() ? "" : " — " + str(o, "description"));
+      for (const auto& o : q["options"]) p.detail += "\n  - " + string_member(o, "label") + (string_member(o, "description").empty() ? "" : " — " + string_member(o, "description"));
   }
   p.detail += "\n";
 }
@@ -332,9 +329,9 @@ json Prompt::to_json(std::string_view gate_id) const {
 Prompt make_prompt(std::string_view method, const json& params, const json& known_changes, const FileTexts& files) {
   Prompt p;
   p.method = std::string(method);
-  p.thread_id = str(params, "threadId");
-  p.turn_id = str(params, "turnId");
-  p.item_id = str(params, "itemId");
+  p.thread_id = string_member(params, "threadId");
+  p.turn_id = string_member(params, "turnId");
+  p.item_id = string_member(params, "itemId");
   if (method == "item/commandExecution/requestApproval") {
     p.kind = GateKind::Command;
     fill_command(p, params);

@@ -7,6 +7,7 @@
 // turn/started and turn/completed params.turn (id, status, durationMs, error.message),
 // error params.error.message/willRetry.
 
+#include "protocol/json_fields.h"
 #include "protocol/json_text.h"
 #include "taskdir/fs_util.h"
 #include "taskdir/task_reader.h"
@@ -18,6 +19,9 @@
 #include <sstream>
 
 namespace coco::taskdir {
+using protocol::string_member;
+using protocol::member_or_null;
+
 namespace {
 
 using nlohmann::json;
@@ -30,19 +34,6 @@ struct Entry {
   std::string ts;
   std::string text;  // one or more lines, each ending in '\n'
 };
-
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const json& member(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it != j.end() ? *it : kNull;
-}
 
 // A whole number out of a JSON value, if it is one that fits (a float is truncated; NaN, huge values
 // and non-numbers are not numbers here): the directory may hold anything.
@@ -136,16 +127,16 @@ std::string event_fields(const json& event) {
 
 std::string user_text(const json& params) {
   std::string text;
-  const json& input = member(params, "input");
+  const json& input = member_or_null(params, "input");
   if (!input.is_array()) return text;
   for (const auto& part : input) {
-    std::string type = str(part, "type");
+    std::string type = string_member(part, "type");
     if (type == "text") {
       if (!text.empty()) text += '\n';
-      text += str(part, "text");
+      text += string_member(part, "text");
     } else if (!type.empty()) {
-      std::string what = str(part, "path");
-      if (what.empty()) what = str(part, "url");
+      std::string what = string_member(part, "path");
+      if (what.empty()) what = string_member(part, "url");
       if (!text.empty()) text += '\n';
       text += "[" + type + (what.empty() ? "" : ": " + what) + "]";
     }
@@ -154,7 +145,7 @@ std::string user_text(const json& params) {
 }
 
 std::string decision_text(const json& result) {
-  const json& decision = member(result, "decision");
+  const json& decision = member_or_null(result, "decision");
   if (decision.is_string()) return decision.get<std::string>();
   if (decision.is_object() && !decision.empty()) return decision.begin().key();
   if (result.contains("permissions")) return "permissions " + compact(result["permissions"]);
@@ -181,26 +172,26 @@ std::string sender_of(const std::string& dir) {
 class AppServerReader {
  public:
   void add(const json& line, std::vector<Entry>& out) {
-    std::string ts = str(line, "ts");
+    std::string ts = string_member(line, "ts");
     if (ts.empty()) ts = last_ts_;
     last_ts_ = ts;
-    std::string dir = str(line, "dir");
-    const json& msg = member(line, "msg");
+    std::string dir = string_member(line, "dir");
+    const json& msg = member_or_null(line, "msg");
     if (!line.contains("msg")) {
       if (line.contains("error")) {
         out.push_back({ts, "! invalid message (" + dir + "): " + compact(line["error"]) + "\n" +
-                               indent(compact(member(line, "raw")), 2)});
+                               indent(compact(member_or_null(line, "raw")), 2)});
       }
       return;
     }
     if (!msg.is_object()) return;
-    std::string method = str(msg, "method");
+    std::string method = string_member(msg, "method");
     bool has_id = msg.contains("id") && !msg["id"].is_null();
     if (!method.empty() && has_id) {
       requests_[sender_of(dir) + " " + msg["id"].dump()] = method;
-      request(ts, dir, method, member(msg, "params"), out);
+      request(ts, dir, method, member_or_null(msg, "params"), out);
     } else if (!method.empty()) {
-      notification(ts, dir, method, member(msg, "params"), out);
+      notification(ts, dir, method, member_or_null(msg, "params"), out);
     } else if (has_id) {
       response(ts, dir, msg, out);
     }
@@ -216,12 +207,12 @@ class AppServerReader {
     } else if (sender_of(dir) != "codex") {
       return;  // the bridge may ask the editor again: show codex's request and the answer codex got, once
     } else if (method == "item/commandExecution/requestApproval" || method == "execCommandApproval") {
-      const json& cmd = member(params, "command");
-      std::string reason = str(params, "reason");
+      const json& cmd = member_or_null(params, "command");
+      std::string reason = string_member(params, "reason");
       out.push_back({ts, "? approval requested: $ " + clip(compact(cmd)) + "\n" +
                              (reason.empty() ? "" : indent("reason: " + reason))});
     } else if (method == "item/fileChange/requestApproval" || method == "applyPatchApproval") {
-      std::string reason = str(params, "reason");
+      std::string reason = string_member(params, "reason");
       out.push_back({ts, "? approval requested: file change" +
                              (reason.empty() ? "" : " (" + clip(reason) + ")") + "\n"});
     } else if (is_approval(method)) {
@@ -232,10 +223,10 @@ class AppServerReader {
   void notification(const std::string& ts, const std::string& dir, const std::string& method,
                     const json& params, std::vector<Entry>& out) {
     if (method == "error") {
-      const json& error = member(params, "error");
-      std::string text = str(error, "message");
+      const json& error = member_or_null(params, "error");
+      std::string text = string_member(error, "message");
       if (text.empty()) text = compact(error);
-      bool retry = member(params, "willRetry").is_boolean() && params["willRetry"].get<bool>();
+      bool retry = member_or_null(params, "willRetry").is_boolean() && params["willRetry"].get<bool>();
       out.push_back({ts, "! error: " + clip(text) + (retry ? " (will retry)" : "") + "\n"});
       return;
     }
@@ -243,69 +234,69 @@ class AppServerReader {
     // counted twice.
     if (sender_of(dir) != "codex") return;
     if (method == "turn/started") {
-      const json& turn = member(params, "turn");
-      turn_started_[str(turn, "id")] = ts;
+      const json& turn = member_or_null(params, "turn");
+      turn_started_[string_member(turn, "id")] = ts;
       out.push_back({ts, "-- turn started\n"});
     } else if (method == "turn/completed") {
-      const json& turn = member(params, "turn");
-      std::string status = str(turn, "status");
+      const json& turn = member_or_null(params, "turn");
+      std::string status = string_member(turn, "status");
       std::string text = "-- turn " + (status.empty() ? std::string("ended") : status);
       std::optional<long long> ms;
-      if (auto d = whole_number(member(turn, "durationMs"))) {
+      if (auto d = whole_number(member_or_null(turn, "durationMs"))) {
         ms = *d;
-      } else if (auto it = turn_started_.find(str(turn, "id")); it != turn_started_.end()) {
+      } else if (auto it = turn_started_.find(string_member(turn, "id")); it != turn_started_.end()) {
         ms = ms_between(it->second, ts);
       }
       if (ms) text += " (" + format_duration_ms(*ms) + ")";
       text += "\n";
-      std::string error = str(member(turn, "error"), "message");
+      std::string error = string_member(member_or_null(turn, "error"), "message");
       if (!error.empty()) text += indent("error: " + error);
       out.push_back({ts, text});
     } else if (method == "item/completed") {
-      item(ts, member(params, "item"), out);
+      item(ts, member_or_null(params, "item"), out);
     }
   }
 
   void item(const std::string& ts, const json& item, std::vector<Entry>& out) {
-    std::string type = str(item, "type");
+    std::string type = string_member(item, "type");
     if (type == "agentMessage") {
-      out.push_back({ts, "Codex:\n" + indent(str(item, "text"))});
+      out.push_back({ts, "Codex:\n" + indent(string_member(item, "text"))});
     } else if (type == "commandExecution") {
-      std::string text = "$ " + clip(str(item, "command"));
+      std::string text = "$ " + clip(string_member(item, "command"));
       std::vector<std::string> facts;
-      if (auto code = whole_number(member(item, "exitCode"))) facts.push_back("exit " + std::to_string(*code));
-      std::string status = str(item, "status");
+      if (auto code = whole_number(member_or_null(item, "exitCode"))) facts.push_back("exit " + std::to_string(*code));
+      std::string status = string_member(item, "status");
       if (!status.empty() && status != "completed") facts.push_back(status);
-      if (auto d = whole_number(member(item, "durationMs"))) facts.push_back(format_duration_ms(*d));
+      if (auto d = whole_number(member_or_null(item, "durationMs"))) facts.push_back(format_duration_ms(*d));
       if (!facts.empty()) {
         text += "   (";
         for (std::size_t i = 0; i < facts.size(); ++i) text += (i ? ", " : "") + facts[i];
         text += ")";
       }
       text += "\n";
-      std::string output = str(item, "aggregatedOutput");
+      std::string output = string_member(item, "aggregatedOutput");
       if (!output.empty()) text += indent(output, kOutputLines);
       out.push_back({ts, text});
     } else if (type == "fileChange") {
-      std::string status = str(item, "status");
+      std::string status = string_member(item, "status");
       std::string text =
           "Files changed" + (status.empty() || status == "completed" ? "" : " (" + status + ")") + ":\n";
-      const json& changes = member(item, "changes");
+      const json& changes = member_or_null(item, "changes");
       if (changes.is_array()) {
         for (const auto& change : changes) {
-          const json& kind = member(change, "kind");
-          std::string k = kind.is_string() ? kind.get<std::string>() : str(kind, "type");
-          std::string line = (k.empty() ? "change" : k) + " " + str(change, "path");
-          if (std::string to = str(kind, "move_path"); !to.empty()) line += " -> " + to;
+          const json& kind = member_or_null(change, "kind");
+          std::string k = kind.is_string() ? kind.get<std::string>() : string_member(kind, "type");
+          std::string line = (k.empty() ? "change" : k) + " " + string_member(change, "path");
+          if (std::string to = string_member(kind, "move_path"); !to.empty()) line += " -> " + to;
           text += "    " + clip(line) + "\n";
         }
       }
       out.push_back({ts, text});
     } else if (type == "mcpToolCall") {
       out.push_back(
-          {ts, "tool " + str(item, "server") + "/" + str(item, "tool") + " (" + str(item, "status") + ")\n"});
+          {ts, "tool " + string_member(item, "server") + "/" + string_member(item, "tool") + " (" + string_member(item, "status") + ")\n"});
     } else if (type == "webSearch") {
-      out.push_back({ts, "web search: " + clip(str(item, "query")) + "\n"});
+      out.push_back({ts, "web search: " + clip(string_member(item, "query")) + "\n"});
     }
   }
 
@@ -318,13 +309,13 @@ class AppServerReader {
     }
     if (msg.contains("error")) {
       const json& error = msg["error"];
-      std::string text = str(error, "message");
+      std::string text = string_member(error, "message");
       if (text.empty()) text = compact(error);
-      std::string code = member(error, "code").is_number() ? " (" + compact(error["code"]) + ")" : "";
+      std::string code = member_or_null(error, "code").is_number() ? " (" + compact(error["code"]) + ")" : "";
       out.push_back(
           {ts, "! error" + (method.empty() ? "" : " from " + method) + ": " + clip(text) + code + "\n"});
     } else if (is_approval(method) && receiver_of(dir) == "codex") {
-      out.push_back({ts, "  -> " + clip(decision_text(member(msg, "result"))) + "\n"});
+      out.push_back({ts, "  -> " + clip(decision_text(member_or_null(msg, "result"))) + "\n"});
     }
   }
 
@@ -334,40 +325,40 @@ class AppServerReader {
 };
 
 std::string worker_name(const json& event) {
-  std::string id = str(event, "agentId");
+  std::string id = string_member(event, "agentId");
   return "worker " + (id.empty() ? std::string("?") : id);
 }
 
 // A line (or a few) for a task event. The bridge's events are rendered with their own words where
 // their shape is known (session.cpp, gate_keeper.cpp, worker_pool.cpp); any other type gets its fields.
 std::optional<std::string> describe_event(const json& event) {
-  std::string type = str(event, "type");
+  std::string type = string_member(event, "type");
   // The header and the runtime log already tell these.
   if (type == "task.created" || type == "task.completed" || type == "thread.started" ||
       type == "turn.started" || type == "turn.completed") {
     return std::nullopt;
   }
   if (type == "recording.dropped") {
-    return "! recording dropped " + compact(member(event, "lines")) + " lines (" +
-           compact(member(event, "bytes")) + " bytes): the transcript has a gap here\n";
+    return "! recording dropped " + compact(member_or_null(event, "lines")) + " lines (" +
+           compact(member_or_null(event, "bytes")) + " bytes): the transcript has a gap here\n";
   }
   if (type == "recording.write_failed") {
-    return "! recording failed: " + str(event, "error") + " (" + compact(member(event, "lines")) +
+    return "! recording failed: " + string_member(event, "error") + " (" + compact(member_or_null(event, "lines")) +
            " lines lost)\n";
   }
   if (type == "upstream.started") {
     return "-- codex started" + (event.contains("pid") ? " (pid " + compact(event["pid"]) + ")" : "") + "\n";
   }
-  if (type == "upstream.exited" && member(event, "expected").is_boolean() && event["expected"].get<bool>()) {
-    return "-- codex stopped (" + str(event, "description") + ")\n";  // the bridge stopped it: no alarm
+  if (type == "upstream.exited" && member_or_null(event, "expected").is_boolean() && event["expected"].get<bool>()) {
+    return "-- codex stopped (" + string_member(event, "description") + ")\n";  // the bridge stopped it: no alarm
   }
   if (type == "upstream.exited") {
-    std::string how = str(event, "description");
-    if (how.empty()) how = str(event, "error");
+    std::string how = string_member(event, "description");
+    if (how.empty()) how = string_member(event, "error");
     if (how.empty()) how = event_fields(event);
-    bool restarting = member(event, "restarting").is_boolean() && event["restarting"].get<bool>();
+    bool restarting = member_or_null(event, "restarting").is_boolean() && event["restarting"].get<bool>();
     std::string text = "! codex exited: " + clip(how) + (restarting ? " (restarting)" : "") + "\n";
-    if (std::string tail = str(event, "stderrTail"); !tail.empty()) text += indent(tail, kOutputLines);
+    if (std::string tail = string_member(event, "stderrTail"); !tail.empty()) text += indent(tail, kOutputLines);
     return text;
   }
   if (type == "upstream.restarted") {
@@ -375,32 +366,32 @@ std::optional<std::string> describe_event(const json& event) {
            "\n";
   }
   if (type == "gate.blocked") {
-    std::string text = "? gate " + str(event, "gateId") + ": " + clip(str(event, "summary"));
-    if (member(event, "options").is_array()) text += " " + compact(event["options"]);
+    std::string text = "? gate " + string_member(event, "gateId") + ": " + clip(string_member(event, "summary"));
+    if (member_or_null(event, "options").is_array()) text += " " + compact(event["options"]);
     return text + "\n";
   }
   if (type == "gate.resolved") {
-    std::string choice = str(event, "optionId");
+    std::string choice = string_member(event, "optionId");
     if (choice.empty()) choice = event.contains("decision") ? compact(event["decision"]) : "no decision";
-    std::string text = "  -> gate " + str(event, "gateId") + ": " + clip(choice, 80);
-    if (std::string by = str(event, "by"); !by.empty()) text += " by " + by;
-    if (std::string rule = str(event, "rule"); !rule.empty()) text += " (rule " + rule + ")";
-    if (std::string note = str(event, "note"); !note.empty()) text += ": " + clip(note, 120);
-    if (auto d = whole_number(member(event, "waitMs"))) text += ", after " + format_duration_ms(*d);
+    std::string text = "  -> gate " + string_member(event, "gateId") + ": " + clip(choice, 80);
+    if (std::string by = string_member(event, "by"); !by.empty()) text += " by " + by;
+    if (std::string rule = string_member(event, "rule"); !rule.empty()) text += " (rule " + rule + ")";
+    if (std::string note = string_member(event, "note"); !note.empty()) text += ": " + clip(note, 120);
+    if (auto d = whole_number(member_or_null(event, "waitMs"))) text += ", after " + format_duration_ms(*d);
     text += "\n";
-    if (std::string feedback = str(event, "feedback"); !feedback.empty())
+    if (std::string feedback = string_member(event, "feedback"); !feedback.empty())
       text += indent("feedback: " + feedback, 3);
     return text;
   }
   if (type == "agent.spawned" || type == "agent.resumed") {
     return "-- " + worker_name(event) + (type == "agent.spawned" ? " spawned: " : " resumed: ") +
-           clip(str(event, "prompt")) + "\n";
+           clip(string_member(event, "prompt")) + "\n";
   }
   if (type == "agent.started") return "-- " + worker_name(event) + " started\n";
   if (type.rfind("agent.", 0) == 0 && event.contains("status")) {  // agent.completed, agent.failed, ...
-    std::string text = "-- " + worker_name(event) + " " + str(event, "status");
-    if (auto d = whole_number(member(event, "durationMs"))) text += " (" + format_duration_ms(*d) + ")";
-    if (std::string reason = str(event, "reason"); !reason.empty()) text += ": " + clip(reason);
+    std::string text = "-- " + worker_name(event) + " " + string_member(event, "status");
+    if (auto d = whole_number(member_or_null(event, "durationMs"))) text += " (" + format_duration_ms(*d) + ")";
+    if (std::string reason = string_member(event, "reason"); !reason.empty()) text += ": " + clip(reason);
     return text + "\n";
   }
   return "-- " + type + " " + event_fields(event) + "\n";
@@ -471,7 +462,7 @@ std::string render_transcript(const std::filesystem::path& task_dir) {
   }
   std::vector<Entry> events;
   for (const auto& event : read_jsonl(task_dir / "events.jsonl", &bad_events)) {
-    if (auto text = describe_event(event)) events.push_back({str(event, "ts"), *text});
+    if (auto text = describe_event(event)) events.push_back({string_member(event, "ts"), *text});
   }
   // Both files are in time order already; a stable merge keeps each file's own order on equal times.
   std::vector<Entry> merged;

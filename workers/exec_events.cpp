@@ -1,5 +1,6 @@
 #include "workers/exec_events.h"
 
+#include "protocol/json_fields.h"
 #include "text/one_line.h"
 #include <cstring>
 
@@ -7,26 +8,22 @@ namespace coco::workers {
 using text::one_line;
 using json = nlohmann::json;
 
+using protocol::string_member;
+
 namespace {
 
 constexpr std::size_t kMaxErrorsKept = 20;  // a looping worker must not grow the report without bound
 
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::string describe_item(const json& item) {
-  std::string type = str(item, "type");
+  std::string type = string_member(item, "type");
   std::string detail;
-  if (type == "agent_message" || type == "reasoning") detail = str(item, "text");
-  else if (type == "command_execution") detail = str(item, "command");
-  else if (type == "error") detail = str(item, "message");
+  if (type == "agent_message" || type == "reasoning") detail = string_member(item, "text");
+  else if (type == "command_execution") detail = string_member(item, "command");
+  else if (type == "error") detail = string_member(item, "message");
   else if (type == "file_change" && item.contains("changes") && item["changes"].is_array()) {
-    for (const auto& c : item["changes"]) detail += (detail.empty() ? "" : " ") + str(c, "path");
-  } else if (type == "mcp_tool_call") detail = str(item, "server") + "." + str(item, "tool");
-  else if (type == "web_search") detail = str(item, "query");
+    for (const auto& c : item["changes"]) detail += (detail.empty() ? "" : " ") + string_member(c, "path");
+  } else if (type == "mcp_tool_call") detail = string_member(item, "server") + "." + string_member(item, "tool");
+  else if (type == "web_search") detail = string_member(item, "query");
   return detail.empty() ? type : type + ": " + detail;
 }
 
@@ -102,19 +99,19 @@ std::optional<std::string> LineSplitter::finish() {
 
 void ExecProgress::observe(const json& event) {
   ++events_;
-  std::string type = str(event, "type");
+  std::string type = string_member(event, "type");
   latest_ = type.empty() ? "(event without a type)" : type;
   if (type == "thread.started") {
-    if (auto id = str(event, "thread_id"); !id.empty()) thread_id_ = id;
+    if (auto id = string_member(event, "thread_id"); !id.empty()) thread_id_ = id;
   } else if (type == "item.started" || type == "item.updated" || type == "item.completed") {
     const json& item = event.contains("item") ? event["item"] : json();
     latest_ += " " + describe_item(item);
     if (type == "item.completed") {
-      std::string item_type = str(item, "type");
-      if (item_type == "agent_message") last_agent_message_ = str(item, "text");
-      if (item_type == "error" && errors_.size() < kMaxErrorsKept) errors_.push_back(str(item, "message"));
+      std::string item_type = string_member(item, "type");
+      if (item_type == "agent_message") last_agent_message_ = string_member(item, "text");
+      if (item_type == "error" && errors_.size() < kMaxErrorsKept) errors_.push_back(string_member(item, "message"));
       if (item_type == "command_execution" && sandbox_failure_.empty())
-        sandbox_failure_ = sandbox_failure_line(str(item, "aggregated_output"));
+        sandbox_failure_ = sandbox_failure_line(string_member(item, "aggregated_output"));
     }
   } else if (type == "turn.completed") {
     turn_completed_ = true;
@@ -123,11 +120,11 @@ void ExecProgress::observe(const json& event) {
   } else if (type == "turn.failed") {
     turn_failed_ = true;
     const json& error = event.contains("error") ? event["error"] : json();
-    failure_ = error.is_object() ? str(error, "message") : error.is_string() ? error.get<std::string>() : "";
+    failure_ = error.is_object() ? string_member(error, "message") : error.is_string() ? error.get<std::string>() : "";
     if (failure_.empty()) failure_ = "no message";
     latest_ += ": " + failure_;
   } else if (type == "error") {
-    std::string message = str(event, "message");
+    std::string message = string_member(event, "message");
     if (errors_.size() < kMaxErrorsKept) errors_.push_back(message);
     latest_ += ": " + message;
   }

@@ -1,5 +1,6 @@
 #include "workers/worker_report.h"
 
+#include "protocol/json_fields.h"
 #include "workers/exec_events.h"
 #include "taskdir/fs_util.h"
 #include "text/one_line.h"
@@ -12,12 +13,9 @@ namespace coco::workers {
 using text::one_line;
 using json = nlohmann::json;
 
-namespace {
+using protocol::string_member;
 
-std::string str(const json& j, const char* key, const std::string& def = "") {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : def;
-}
+namespace {
 
 // Table cells must stay on one line and must not end the cell early.
 std::string cell(std::string_view text, std::size_t max) {
@@ -49,7 +47,7 @@ json build_report(const std::string& task_id, const std::string& task_dir, const
   std::map<std::string, int> counts;
   bool ok = true;
   for (const auto& w : workers) {
-    std::string status = str(w, "status", "unknown");
+    std::string status = string_member(w, "status", "unknown");
     ++counts[status];
     if (status != "completed") ok = false;
   }
@@ -64,7 +62,7 @@ json build_report(const std::string& task_id, const std::string& task_dir, const
 
 std::string render_summary(const json& report) {
   const json& workers = report.contains("workers") ? report["workers"] : json::array();
-  std::string out = "# Exec workers of task " + str(report, "taskId") + "\n\n";
+  std::string out = "# Exec workers of task " + string_member(report, "taskId") + "\n\n";
   std::string counts;
   if (report.contains("counts")) {
     for (const auto& [status, n] : report["counts"].items()) {
@@ -82,21 +80,21 @@ std::string render_summary(const json& report) {
     std::string duration = w.contains("durationMs") && w["durationMs"].is_number()
                                ? format_duration(w["durationMs"].get<long long>())
                                : "-";
-    std::string branch = str(w, "branch");
+    std::string branch = string_member(w, "branch");
     const json& f = w.contains("final") ? w["final"] : json();
     std::string final = f.is_null() ? "" : f.is_string() ? f.get<std::string>() : f.dump();
-    std::string status = str(w, "status");
-    if (status != "completed" && !str(w, "reason").empty()) final = str(w, "reason");
-    out += "| " + cell(str(w, "agentId"), 40) + " | " + status + " | " + duration + " | " +
+    std::string status = string_member(w, "status");
+    if (status != "completed" && !string_member(w, "reason").empty()) final = string_member(w, "reason");
+    out += "| " + cell(string_member(w, "agentId"), 40) + " | " + status + " | " + duration + " | " +
            (branch.empty() ? "-" : "`" + cell(branch, 60) + "`") + " | " + (final.empty() ? "-" : cell(final, 80)) +
            " |\n";
   }
 
   for (const auto& w : workers) {
-    out += "\n## " + str(w, "agentId") + " (" + str(w, "status") + ")\n\n";
-    out += "Prompt: " + one_line(str(w, "prompt"), 300) + "\n";
-    if (!str(w, "reason").empty()) out += "\nReason: " + str(w, "reason") + "\n";
-    if (!str(w, "branch").empty()) out += "\nBranch: `" + str(w, "branch") + "` (worktree " + str(w, "worktree") + ")\n";
+    out += "\n## " + string_member(w, "agentId") + " (" + string_member(w, "status") + ")\n\n";
+    out += "Prompt: " + one_line(string_member(w, "prompt"), 300) + "\n";
+    if (!string_member(w, "reason").empty()) out += "\nReason: " + string_member(w, "reason") + "\n";
+    if (!string_member(w, "branch").empty()) out += "\nBranch: `" + string_member(w, "branch") + "` (worktree " + string_member(w, "worktree") + ")\n";
     std::string final = final_text(w.value("final", json()));
     if (!final.empty()) {
       // A fence longer than any backtick run inside keeps the block closed where we mean it.
