@@ -242,7 +242,11 @@ void CodexFace::show_pending(const Gate& gate) {
 namespace {
 // LSP's RequestCancelled: what a client answers to a request the bridge withdrew with $/cancelRequest.
 bool acknowledges_cancel(const json& response) {
-  return response.contains("error") && response["error"].is_object() && response["error"].value("code", 0) == -32800;
+  // Any shape may come back: read the code only when it is an integer.
+  auto error = response.find("error");
+  if (error == response.end() || !error->is_object()) return false;
+  auto code = error->find("code");
+  return code != error->end() && code->is_number_integer() && code->get<std::int64_t>() == -32800;
 }
 }  // namespace
 
