@@ -373,6 +373,9 @@ void Session::on_codex_frame(std::string&& line) {
   if (!parsed.ok()) {
     spdlog::warn("codex sent a line the bridge cannot use ({} bytes): {}; not forwarded", line.size(), parsed.problem);
     task_->event("upstream.badMessage", {{"error", parsed.problem}, {"bytes", line.size()}});
+    // A request too deep to parse still shows its id: codex gets an error rather than waiting forever.
+    if (parsed.status == protocol::JsonStatus::TooDeep && env.valid && env.is_request())
+      answer_invalid_codex_request(readable_id(line), parsed.problem);
     return;
   }
   protocol::Message m = protocol::classify(std::move(parsed.value));
@@ -390,8 +393,17 @@ void Session::on_codex_frame(std::string&& line) {
   case Kind::Invalid:
     spdlog::warn("codex sent an invalid message ({}); not forwarded", m.problem);
     task_->event("upstream.badMessage", {{"error", m.problem}});
+    // An invalid request whose id can be read (`"params": null`, a method that is not a string) is
+    // answered, as JSON-RPC wants: codex must not wait forever for an answer.
+    if (m.body.is_object() && m.body.contains("method")) answer_invalid_codex_request(m.id, m.problem);
     return;
   }
+}
+
+void Session::answer_invalid_codex_request(const json& codex_id, const std::string& problem) {
+  if (!protocol::is_valid_id(codex_id)) return;
+  answer_codex(codex_id, generation_,
+               {{"error", {{"code", ec::kInvalidRequest}, {"message", "Invalid request: " + problem}}}});
 }
 
 void Session::on_codex_response(std::string& line, const protocol::Envelope& env) {

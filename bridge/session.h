@@ -163,6 +163,7 @@ private:
   void on_codex_frame(std::string&& line);
   void on_codex_response(std::string& line, const protocol::Envelope& env);
   void on_codex_request(json body);
+  void answer_invalid_codex_request(const json& codex_id, const std::string& problem);
   void observe_codex_notification(const json& body);
   // supervision
   void start_upstream();
