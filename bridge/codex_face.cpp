@@ -48,6 +48,13 @@ std::string_view CodexFace::record_direction(const protocol::Message& m) const {
   return bridge_bound ? dir::kEditorToBridge : dir::kEditorToCodex;
 }
 
+bool CodexFace::forwards_unchanged(const protocol::Message& m) const {
+  if (m.kind != protocol::Kind::Request && m.kind != protocol::Kind::Notification) return false;
+  // initialize and initialized are read (approvals, the handshake to replay), turn/start names the task.
+  return record_direction(m) == dir::kEditorToCodex && m.method != "initialize" && m.method != "initialized" &&
+         m.method != "turn/start";
+}
+
 void CodexFace::notify(std::string_view method, json params) {
   session_.emit_to_editor(protocol::make_notification(method, std::move(params)));
 }

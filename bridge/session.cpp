@@ -16,6 +16,9 @@ namespace ec = protocol::error_code;
 namespace {
 
 constexpr auto kFlushTimeout = std::chrono::milliseconds(2000);
+// Editor messages from this size on that codex gets unchanged are not parsed into a tree: a 60 MB
+// message would otherwise cost five copies of itself (docs/reliability.md, "Large messages").
+constexpr std::size_t kLargeMessageBytes = 1u << 20;
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
@@ -331,6 +334,7 @@ void Session::on_editor_frame(std::string&& body) {
     client_connected_ = true;
     task_->event("client.connected", {{"transport", editor_->describe()}, {"face", face_->describe().value("name", "")}});
   }
+  if (body.size() >= kLargeMessageBytes && forward_large_unparsed(body)) return;
   protocol::ParsedJson parsed = protocol::parse_json(body);
   if (!parsed.ok()) {
     if (app_server_log_) app_server_log_->invalid(dir::kEditorToBridge, parsed.problem, body);
@@ -349,12 +353,42 @@ void Session::on_editor_frame(std::string&& body) {
   // Bodies from a Content-Length editor may be pretty-printed: recordings are one line each.
   record(face_->record_direction(m),
          body.find('\n') == std::string::npos ? std::string_view(body) : std::string_view(protocol::to_line(m.body)));
+  std::string().swap(body);  // recorded; the tree is what is used from here on
   switch (m.kind) {
   case Kind::Request: return face_->on_editor_request(m);
   case Kind::Notification: return face_->on_editor_notification(m);
   case Kind::Response: return face_->on_editor_response(m);
   case Kind::Invalid: return;
   }
+}
+
+bool Session::forward_large_unparsed(std::string& body) {
+  protocol::Envelope env = protocol::scan_envelope(body);
+  if (!env.is_request() && !env.is_notification()) return false;
+  protocol::Message light;
+  light.kind = env.is_request() ? Kind::Request : Kind::Notification;
+  light.method = std::string(env.method);
+  if (!face_->forwards_unchanged(light) || !codex_ready() || !upstream_) return false;
+  // One line of strict JSON within the nesting cap; anything else takes the ordinary path.
+  if (body.find('\n') != std::string::npos || protocol::check_json_text(body) != protocol::JsonStatus::Ok) return false;
+  json editor_id;
+  if (light.kind == Kind::Request) {
+    protocol::ParsedJson id = protocol::parse_json(std::string_view(body).substr(env.id_begin, env.id_end - env.id_begin));
+    if (!id.ok() || !protocol::is_valid_id(id.value)) return false;
+    editor_id = std::move(id.value);
+  }
+  record(face_->record_direction(light), body);
+  if (light.kind == Kind::Request) {
+    // The same as the face's forwarding: a fresh id toward codex, the answer under the editor's id.
+    std::int64_t wire_id = add_codex_request(light.method, [this, editor_id](CodexResponse& r) {
+      forward_response_to_editor(editor_id, r);
+    });
+    body.replace(env.id_begin, env.id_end - env.id_begin, std::to_string(wire_id));
+  }
+  // codex accepts the editor's "jsonrpc":"2.0", so the text goes as it came.
+  upstream_->send(std::move(body));
+  update_backpressure();
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

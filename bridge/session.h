@@ -158,6 +158,10 @@ private:
   void open_task();
   // editor -> bridge
   void on_editor_frame(std::string&& body);
+  // A large editor message that codex gets as it came (Face::forwards_unchanged): checked without a
+  // JSON tree (protocol::check_json_text), recorded, and sent on with only its id replaced. False when
+  // it must take the ordinary path (which then gives any error).
+  bool forward_large_unparsed(std::string& body);
   void on_editor_bad_frame(const std::string& problem);
   // codex -> bridge
   void on_codex_frame(std::string&& line);
