@@ -365,6 +365,7 @@ void Session::on_editor_frame(std::string&& body) {
 bool Session::forward_large_unparsed(std::string& body) {
   protocol::Envelope env = protocol::scan_envelope(body);
   if (!env.is_request() && !env.is_notification()) return false;
+  if (env.has_params && env.params_first != '{' && env.params_first != '[') return false;  // invalid: -32600 there
   protocol::Message light;
   light.kind = env.is_request() ? Kind::Request : Kind::Notification;
   light.method = std::string(env.method);
