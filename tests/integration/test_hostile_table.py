@@ -29,7 +29,8 @@ from harness import CodexTestCase, wait_until
 
 FAKE_CODEX = str(Path(__file__).resolve().parent / "fake_codex.py")
 VERBOSE = bool(os.environ.get("COCO_TABLE_VERBOSE"))  # print what came back for each case
-CAP = 1 << 20  # --max-frame-bytes for the editor-side tables: the 100,000-level cases fit
+CAP = 4 << 20  # --max-frame-bytes for the editor-side tables: the 100,000-level and 1 MiB cases fit
+BIG = 1200 * 1000  # over 1 MiB: codex-bound messages this large are forwarded without a JSON tree
 DEEP = 600  # beyond the 512-level cap (protocol::kMaxJsonDepth)
 VERY_DEEP = 100_000
 
@@ -301,6 +302,24 @@ class HostileTableTest(CodexTestCase):
             (f"{VERY_DEEP}-deep toward codex", lambda m: b'{"id":"' + m.encode() + b'","method":"thread/start","params":{"x":' + deep(VERY_DEEP).encode() + b'}}', answered(MARK, -32600)),
             ("deep but allowed (500) toward codex", lambda m: b'{"id":"' + m.encode() + b'","method":"fake/echo","params":{"x":' + deep(500).encode() + b'}}', answered(MARK)),
             ("unbalanced nesting", lambda m: b'{"id":"' + m.encode() + b'","method":"coco/status","params":' + b"[" * 1000 + b'}', null_id_error(-32600)),
+            # Large messages: those codex gets unchanged skip the JSON tree (Session::forward_large_unparsed);
+            # anything wrong with them takes the ordinary path and its error.
+            ("large request to codex", lambda m: enc({"jsonrpc": "2.0", "id": m, "method": "fake/echo", "params": {"pad": "p" * BIG}}),
+             all_of(answered(MARK), forwarded("the echo", lambda x: len(x.get("result", {}).get("params", {}).get("pad", "")) == BIG))),
+            ("large request with an integer id", lambda m: b'{"id":7777,"method":"fake/echo","params":{"m":"' + m.encode() + b'","pad":"' + b"p" * BIG + b'"}}',
+             answered(7777)),
+            ("large notification to codex", lambda m: enc({"method": "fake/note", "params": {"m": m, "pad": "p" * BIG}}), no_answer()),
+            ("large with a NUL", lambda m: b'{"id":"' + m.encode() + b'","method":"fake/echo","params":{"pad":"\x00' + b"p" * BIG + b'"}}', null_id_error(-32700)),
+            ("large with invalid UTF-8", lambda m: b'{"id":"' + m.encode() + b'","method":"fake/echo","params":{"pad":"\xff' + b"p" * BIG + b'"}}', null_id_error(-32700)),
+            ("large and too deep", lambda m: b'{"id":"' + m.encode() + b'","method":"fake/echo","params":' + deep(BIG // 2).encode() + b'}', answered(MARK, -32600)),
+            ("large with a params string", lambda m: enc({"id": m, "method": "fake/echo", "params": "p" * BIG}), answered(MARK, -32600)),
+            ("large with an object id", lambda m: enc({"id": {"m": m}, "method": "fake/echo", "params": {"pad": "p" * BIG}}), null_id_error(-32600)),
+            ("large coco request", lambda m: enc({"id": m, "method": "coco/status", "params": {"pad": "p" * BIG}}), answered(MARK)),
+            ("large turn/start (read for the title)", lambda m: enc({"id": m, "method": "turn/start", "params": {"input": [{"type": "text", "text": "p" * BIG}]}}),
+             answered(MARK, -32600)),
+            # A method written with an escape is not scanned (envelope): the full parse reads it as fake/echo.
+            ("large method with an escape", lambda m: enc({"id": m, "method": "fake/echo", "params": {"pad": "p" * BIG}}).replace(b'"fake/echo"', b'"fake/ech\\u006f"'),
+             answered(MARK)),
             ("a response with an unknown id", lambda m: enc({"id": 999999, "result": {"m": m}}), no_answer()),
             ("a response with a string id", lambda m: enc({"id": m, "result": None}), no_answer()),
             ("a response with result and error", lambda m: enc({"id": 999998, "result": 1, "error": {"m": m}}), no_answer()),
@@ -371,7 +390,7 @@ class HostileTableTest(CodexTestCase):
         # Line-only cases: blank lines, CRLF, a line with only spaces.
         t.run("blank lines", lambda m: b.send_raw(b"\n\r\n   \n"), None, recorded=False)
         t.run("CRLF line", lambda m: b.send_raw(enc({"id": m, "method": "coco/status"}) + b"\r\n"), answered(MARK))
-        t.run("a line over the cap", lambda m: b.send_raw(b'{"id":"' + m.encode() + b'","x":"' + b"y" * (1100 << 10) + b'"}\n'),
+        t.run("a line over the cap", lambda m: b.send_raw(b'{"id":"' + m.encode() + b'","x":"' + b"y" * (4600 << 10) + b'"}\n'),
               null_id_error(-32052), recorded=False)
         self.coco_method_cases(t)
         self.finish(t)
@@ -395,7 +414,7 @@ class HostileTableTest(CodexTestCase):
             ("length with junk", lambda m: b.send_raw(b"Content-Length: 12abc\r\n\r\n"), null_id_error(-32052), False),
             ("INT64_MAX length", lambda m: b.send_raw(b"Content-Length: 9223372036854775807\r\n\r\n{}"), null_id_error(-32052), False),
             ("overflowing length", lambda m: b.send_raw(b"Content-Length: 99999999999999999999999\r\n\r\n{}"), null_id_error(-32052), False),
-            ("over the cap, skippable", lambda m: frame(b'{"id":"' + m.encode() + b'","x":"' + b"y" * (1100 << 10) + b'"}'), null_id_error(-32052), False),
+            ("over the cap, skippable", lambda m: frame(b'{"id":"' + m.encode() + b'","x":"' + b"y" * (4600 << 10) + b'"}'), null_id_error(-32052), False),
             ("no length header", lambda m: b.send_raw(b"X-Junk: 1\r\n\r\n" + enc({"id": m})), null_id_error(-32052), False),
             ("header block over 8 KiB", lambda m: b.send_raw(b"X-Junk: " + b"a" * 9000 + b"\r\n\r\n"), null_id_error(-32052), False),
             ("NUL in a header", lambda m: b.send_raw(b"Content-\x00Length: 5\r\n\r\n{oops"), null_id_error(-32052), False),
