@@ -5,8 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <string_view>
 
 #include <fcntl.h>
 #include <sched.h>
@@ -54,6 +57,22 @@ void run_with_spin(asio::io_context& io, std::chrono::microseconds spin) {
   }
 }
 
+// COCO_TEST_FAULT=throw-in-loop[:N] makes N handlers (default 1) on the event loop throw, outside the
+// per-message guard: how the tests prove that an error escaping the loop ends the task `failed` with its
+// reason (docs/reliability.md). Nothing else reads it.
+int injected_loop_faults() {
+  const char* v = std::getenv("COCO_TEST_FAULT");
+  if (v == nullptr) return 0;
+  std::string_view s(v);
+  constexpr std::string_view kThrow = "throw-in-loop";
+  if (s.substr(0, kThrow.size()) != kThrow) return 0;
+  s.remove_prefix(kThrow.size());
+  if (s.empty()) return 1;
+  int n = 0;
+  if (s[0] != ':' || std::from_chars(s.data() + 1, s.data() + s.size(), n).ec != std::errc()) return 0;
+  return n;
+}
+
 }  // namespace
 
 int run_bridge(const BridgeOptions& options) {
@@ -91,13 +110,18 @@ int run_bridge(const BridgeOptions& options) {
     spdlog::error("cannot start the bridge: {}", e.what());
     return 1;
   }
+  for (int i = injected_loop_faults(); i > 0; --i)
+    asio::post(io, [] { throw std::runtime_error("injected fault (COCO_TEST_FAULT)"); });
   // Messages are handled under a guard (Session::guarded); what still escapes the loop is a bug that
-  // ends the session, recorded as `failed` with its reason, never as a clean completion.
+  // ends the session, recorded as `failed` with its reason, never as a clean completion, and the exit
+  // status says so.
+  bool failed = false;
   for (int attempt = 0;; ++attempt) {
     try {
       run_with_spin(io, options.spin);
       break;
     } catch (const std::exception& e) {
+      failed = true;
       std::string reason = std::string("internal error: ") + e.what();
       if (attempt >= 2) {
         spdlog::critical("{}; giving up", reason);
@@ -107,7 +131,7 @@ int run_bridge(const BridgeOptions& options) {
       session.fail(reason);  // then the loop runs on to stop codex and finish the task
     }
   }
-  return finished ? 0 : 1;
+  return finished && !failed ? 0 : 1;
 }
 
 }  // namespace coco::bridge

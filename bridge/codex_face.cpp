@@ -48,6 +48,13 @@ std::string_view CodexFace::record_direction(const protocol::Message& m) const {
   return bridge_bound ? dir::kEditorToBridge : dir::kEditorToCodex;
 }
 
+bool CodexFace::forwards_unchanged(const protocol::Message& m) const {
+  if (m.kind != protocol::Kind::Request && m.kind != protocol::Kind::Notification) return false;
+  // initialize and initialized are read (approvals, the handshake to replay), turn/start names the task.
+  return record_direction(m) == dir::kEditorToCodex && m.method != "initialize" && m.method != "initialized" &&
+         m.method != "turn/start";
+}
+
 void CodexFace::notify(std::string_view method, json params) {
   session_.emit_to_editor(protocol::make_notification(method, std::move(params)));
 }
@@ -242,8 +249,11 @@ void CodexFace::show_pending(const Gate& gate) {
 namespace {
 // LSP's RequestCancelled: what a client answers to a request the bridge withdrew with $/cancelRequest.
 bool acknowledges_cancel(const json& response) {
-  const json* error = response.contains("error") ? &response["error"] : nullptr;
-  return error && error->is_object() && error->contains("code") && (*error)["code"] == json(-32800);
+  // Any shape may come back: read the code only when it is an integer.
+  auto error = response.find("error");
+  if (error == response.end() || !error->is_object()) return false;
+  auto code = error->find("code");
+  return code != error->end() && code->is_number_integer() && code->get<std::int64_t>() == -32800;
 }
 }  // namespace
 

@@ -36,6 +36,7 @@ public:
   explicit CodexFace(Session& session);
 
   std::string_view record_direction(const protocol::Message& m) const override;
+  bool forwards_unchanged(const protocol::Message& m) const override;
   void on_editor_request(protocol::Message& m) override;
   void on_editor_notification(protocol::Message& m) override;
   void on_editor_response(protocol::Message& m) override;

@@ -33,6 +33,10 @@ public:
   // Where an incoming editor message is recorded: "editor->codex" when it is forwarded to codex as
   // it is, "editor->bridge" when the bridge answers or translates it.
   virtual std::string_view record_direction(const protocol::Message& m) const = 0;
+  // Whether an editor request or notification (`m` has its kind and method only) goes to codex
+  // exactly as it came: no translation, nothing in it the face reads. A large one is then forwarded
+  // without building a JSON tree (Session::forward_large_unparsed). Default: never.
+  virtual bool forwards_unchanged(const protocol::Message& m) const { return false; }
   // A valid JSON-RPC message from the editor (already recorded).
   virtual void on_editor_request(protocol::Message& m) = 0;
   virtual void on_editor_notification(protocol::Message& m) = 0;

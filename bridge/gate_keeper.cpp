@@ -429,9 +429,7 @@ void GateKeeper::poll_directory() {
     std::ifstream in(path, std::ios::binary);
     std::stringstream buf;
     buf << in.rdbuf();
-    protocol::ParsedJson d = protocol::parse_json(buf.str());
-    if (!d.ok()) { reject(d.problem); continue; }
-    auto parsed = gates::parse_answer(g.prompt, d.value);
+    auto parsed = gates::parse_decision_file(g.prompt, buf.str());
     if (auto* problem = std::get_if<std::string>(&parsed)) { reject(*problem); continue; }
     const auto& a = std::get<gates::Answer>(parsed);
     resolve(g, *a.option, "directory", a.feedback, a.answers);

@@ -16,6 +16,9 @@ namespace ec = protocol::error_code;
 namespace {
 
 constexpr auto kFlushTimeout = std::chrono::milliseconds(2000);
+// Editor messages from this size on that codex gets unchanged are not parsed into a tree: a 60 MB
+// message would otherwise cost five copies of itself (docs/reliability.md, "Large messages").
+constexpr std::size_t kLargeMessageBytes = 1u << 20;
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
@@ -331,6 +334,7 @@ void Session::on_editor_frame(std::string&& body) {
     client_connected_ = true;
     task_->event("client.connected", {{"transport", editor_->describe()}, {"face", face_->describe().value("name", "")}});
   }
+  if (body.size() >= kLargeMessageBytes && forward_large_unparsed(body)) return;
   protocol::ParsedJson parsed = protocol::parse_json(body);
   if (!parsed.ok()) {
     record_invalid(dir::kEditorToBridge, parsed.problem, body);
@@ -349,12 +353,43 @@ void Session::on_editor_frame(std::string&& body) {
   // Bodies from a Content-Length editor may be pretty-printed: recordings are one line each.
   record(face_->record_direction(m),
          body.find('\n') == std::string::npos ? std::string_view(body) : std::string_view(protocol::to_line(m.body)));
+  std::string().swap(body);  // recorded; the tree is what is used from here on
   switch (m.kind) {
   case Kind::Request: return face_->on_editor_request(m);
   case Kind::Notification: return face_->on_editor_notification(m);
   case Kind::Response: return face_->on_editor_response(m);
   case Kind::Invalid: return;
   }
+}
+
+bool Session::forward_large_unparsed(std::string& body) {
+  protocol::Envelope env = protocol::scan_envelope(body);
+  if (!env.is_request() && !env.is_notification()) return false;
+  if (env.has_params && env.params_first != '{' && env.params_first != '[') return false;  // invalid: -32600 there
+  protocol::Message light;
+  light.kind = env.is_request() ? Kind::Request : Kind::Notification;
+  light.method = std::string(env.method);
+  if (!face_->forwards_unchanged(light) || !codex_ready() || !upstream_) return false;
+  // One line of strict JSON within the nesting cap; anything else takes the ordinary path.
+  if (body.find('\n') != std::string::npos || protocol::check_json_text(body) != protocol::JsonStatus::Ok) return false;
+  json editor_id;
+  if (light.kind == Kind::Request) {
+    protocol::ParsedJson id = protocol::parse_json(std::string_view(body).substr(env.id_begin, env.id_end - env.id_begin));
+    if (!id.ok() || !protocol::is_valid_id(id.value)) return false;
+    editor_id = std::move(id.value);
+  }
+  record(face_->record_direction(light), body);
+  if (light.kind == Kind::Request) {
+    // The same as the face's forwarding: a fresh id toward codex, the answer under the editor's id.
+    std::int64_t wire_id = add_codex_request(light.method, [this, editor_id](CodexResponse& r) {
+      forward_response_to_editor(editor_id, r);
+    });
+    body.replace(env.id_begin, env.id_end - env.id_begin, std::to_string(wire_id));
+  }
+  // codex accepts the editor's "jsonrpc":"2.0", so the text goes as it came.
+  upstream_->send(std::move(body));
+  update_backpressure();
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,6 +408,9 @@ void Session::on_codex_frame(std::string&& line) {
   if (!parsed.ok()) {
     spdlog::warn("codex sent a line the bridge cannot use ({} bytes): {}; not forwarded", line.size(), parsed.problem);
     task_->event("upstream.badMessage", {{"error", parsed.problem}, {"bytes", line.size()}});
+    // A request too deep to parse still shows its id: codex gets an error rather than waiting forever.
+    if (parsed.status == protocol::JsonStatus::TooDeep && env.valid && env.is_request())
+      answer_invalid_codex_request(readable_id(line), parsed.problem);
     return;
   }
   protocol::Message m = protocol::classify(std::move(parsed.value));
@@ -390,8 +428,17 @@ void Session::on_codex_frame(std::string&& line) {
   case Kind::Invalid:
     spdlog::warn("codex sent an invalid message ({}); not forwarded", m.problem);
     task_->event("upstream.badMessage", {{"error", m.problem}});
+    // An invalid request whose id can be read (`"params": null`, a method that is not a string) is
+    // answered, as JSON-RPC wants: codex must not wait forever for an answer.
+    if (m.body.is_object() && m.body.contains("method")) answer_invalid_codex_request(m.id, m.problem);
     return;
   }
+}
+
+void Session::answer_invalid_codex_request(const json& codex_id, const std::string& problem) {
+  if (!protocol::is_valid_id(codex_id)) return;
+  answer_codex(codex_id, generation_,
+               {{"error", {{"code", ec::kInvalidRequest}, {"message", "Invalid request: " + problem}}}});
 }
 
 void Session::on_codex_response(std::string& line, const protocol::Envelope& env) {

@@ -158,11 +158,16 @@ private:
   void open_task();
   // editor -> bridge
   void on_editor_frame(std::string&& body);
+  // A large editor message that codex gets as it came (Face::forwards_unchanged): checked without a
+  // JSON tree (protocol::check_json_text), recorded, and sent on with only its id replaced. False when
+  // it must take the ordinary path (which then gives any error).
+  bool forward_large_unparsed(std::string& body);
   void on_editor_bad_frame(const std::string& problem);
   // codex -> bridge
   void on_codex_frame(std::string&& line);
   void on_codex_response(std::string& line, const protocol::Envelope& env);
   void on_codex_request(json body);
+  void answer_invalid_codex_request(const json& codex_id, const std::string& problem);
   void observe_codex_notification(const json& body);
   // supervision
   void start_upstream();

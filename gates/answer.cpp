@@ -1,5 +1,7 @@
 #include "gates/answer.h"
 
+#include "protocol/json_text.h"
+
 namespace coco::gates {
 
 using json = nlohmann::json;
@@ -40,6 +42,12 @@ std::variant<Answer, std::string> parse_answer(const Prompt& prompt, const json&
     a.answers = *ans;
   }
   return a;
+}
+
+std::variant<Answer, std::string> parse_decision_file(const Prompt& prompt, std::string_view text) {
+  protocol::ParsedJson parsed = protocol::parse_json(text);
+  if (!parsed.ok()) return "not a JSON answer: " + parsed.problem;
+  return parse_answer(prompt, parsed.value);
 }
 
 }  // namespace coco::gates

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace coco::gates {
@@ -23,5 +24,10 @@ struct Answer {
 // object, a missing or non-string optionId, an optionId the prompt does not offer (the valid ones
 // are listed), a feedback or answers of the wrong type. Never throws.
 std::variant<Answer, std::string> parse_answer(const Prompt& prompt, const nlohmann::json& value);
+
+// A decision file dropped into the task directory (gates/<id>.decision.json): its bytes parsed with the
+// nesting cap (protocol::parse_json), then read by parse_answer. Not JSON, too deep or of the wrong
+// shape: the message says why (the file is then renamed .rejected). Never throws.
+std::variant<Answer, std::string> parse_decision_file(const Prompt& prompt, std::string_view text);
 
 }  // namespace coco::gates

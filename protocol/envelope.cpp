@@ -124,6 +124,9 @@ Envelope scan_envelope(std::string_view text) {
         env.has_error = true;
       } else if (key == "jsonrpc") {
         env.has_jsonrpc = true;
+      } else if (key == "params") {
+        env.has_params = true;
+        env.params_first = text[value_begin];
       }
       sc.ws();
       if (sc.i >= text.size()) return env;

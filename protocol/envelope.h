@@ -17,6 +17,8 @@ struct Envelope {
   std::string_view method;              // raw string contents (valid only if it had no escapes)
   bool method_has_escapes = false;
   std::size_t id_begin = 0, id_end = 0; // span of the id's value in the text
+  bool has_params = false;
+  char params_first = 0;                // the first byte of params' value: '{' or '[' when it is valid
 
   bool is_notification() const { return valid && has_method && !has_id && !method_has_escapes; }
   bool is_request() const { return valid && has_method && has_id && !method_has_escapes; }

@@ -80,10 +80,34 @@ void FrameDecoder::feed(std::string_view bytes) {
 
 char* FrameDecoder::prepare(std::size_t n) {
   compact();
+  read_in_flight_ = true;
   return buf_.room(n);
 }
 
-void FrameDecoder::commit(std::size_t n) { buf_.grow(n); }
+void FrameDecoder::commit(std::size_t n) {
+  read_in_flight_ = false;
+  buf_.grow(n);
+}
+
+namespace {
+// The body of a frame, with room for one more byte: the bridge sends a forwarded line on with its
+// newline appended, which then costs no second copy of a large message.
+std::string frame_body(std::string_view bytes) {
+  std::string body;
+  body.reserve(bytes.size() + 1);
+  body.append(bytes);
+  return body;
+}
+}  // namespace
+
+FrameDecoder::Event FrameDecoder::frame_taken(Event ev) {
+  if (!read_in_flight_ && pos_ == buf_.size() && buf_.capacity() > kKeptCapacity) {
+    buf_.erase_front(pos_);  // frees it (Buffer::erase_front)
+    pos_ = 0;
+    scanned_ = 0;
+  }
+  return ev;
+}
 
 void FrameDecoder::compact() {
   // Drop consumed bytes once they dominate the buffer, so appends stay amortized O(1).
@@ -182,7 +206,7 @@ FrameDecoder::Event FrameDecoder::next_line() {
     }
     line = trim(line);
     if (line.empty()) continue;
-    return {Event::Type::Frame, std::string(line), {}};
+    return frame_taken({Event::Type::Frame, frame_body(line), {}});
   }
 }
 
@@ -278,9 +302,9 @@ FrameDecoder::Event FrameDecoder::next_content_length() {
       return {Event::Type::Error, {}, what + "; body skipped"};
     }
     if (rest.size() < header_bytes + static_cast<std::size_t>(length)) return {};
-    Event ev{Event::Type::Frame, std::string(rest.substr(header_bytes, static_cast<std::size_t>(length))), {}};
+    Event ev{Event::Type::Frame, frame_body(rest.substr(header_bytes, static_cast<std::size_t>(length))), {}};
     pos_ += header_bytes + static_cast<std::size_t>(length);
-    return ev;
+    return frame_taken(std::move(ev));
   }
 }
 

@@ -61,6 +61,9 @@ private:
   Event next_line();
   Event next_content_length();
   void compact();
+  // A frame was taken out: once a huge one is all consumed, its buffer is freed before the frame is
+  // handled (which copies it again), unless a read into it is in flight (prepare() without commit()).
+  Event frame_taken(Event ev);
 
   // The input not yet consumed, and room to read into. Not a std::string: growing one zero-fills the
   // room that a read is about to overwrite anyway.
@@ -73,6 +76,7 @@ private:
     void erase_front(std::size_t n);
     char* room(std::size_t n);  // at least n bytes after size()
     void grow(std::size_t n) { size_ += n; }
+    std::size_t capacity() const { return capacity_; }
 
   private:
     std::unique_ptr<char[]> bytes_;
@@ -88,6 +92,7 @@ private:
   bool skip_line_ = false;     // Lines: discarding the rest of an oversize line
   bool resync_ = false;        // ContentLength: looking for the next Content-Length header
   bool at_stream_start_ = true;  // a byte order mark may still come
+  bool read_in_flight_ = false;  // between prepare() and commit(): the buffer must not move
   std::size_t garbage_ = 0;      // Unknown: bytes skipped so far before the first message
 };
 

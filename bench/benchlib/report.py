@@ -164,6 +164,17 @@ def render(r, table=None):
     elif wk:
         parts.append(f"\nWorkers: {wk.get('skipped') or wk.get('error')}")
 
+    bd = s.get("bounds", {})
+    if bd and "error" not in bd:
+        u = bd["unread_requests"]
+        parts.append(f"\nAn editor that never reads ({u['requests']} coco/status requests): the bridge took "
+                     f"{u['taken_before_blocking']} and stopped reading (blocked: {u['blocked']}); RSS "
+                     f"{u['idle_rss_kb'] / 1024:.1f} MiB idle, {u['rss_kb_when_blocked'] / 1024:.1f} MiB then; "
+                     f"all answered once read: {u['all_answered']}")
+        rows = [[k.removeprefix("frame "), _fmt_size(v["size"]), f"{v['peak_rss_kb'] / 1024:.1f} MiB", f"{v['added_mb']} MiB"]
+                for k, v in bd.items() if k.startswith("frame ")]
+        parts.append("\nOne huge frame (peak RSS of the bridge)\n" + _table(["frame", "size", "peak RSS", "added"], rows))
+
     for name, v in s.items():
         if isinstance(v, dict) and "error" in v and len(v) == 1:
             parts.append(f"\n{name}: FAILED: {v['error']}")

@@ -154,7 +154,7 @@ supports_websockets = false
 class Bridge:
     """A `coco bridge` child spoken to as an editor would, in either framing."""
 
-    def __init__(self, workdir, codex_home, framing="lines", extra_args=(), env=None):
+    def __init__(self, workdir, codex_home, framing="lines", extra_args=(), env=None, codex=None):
         self.workdir = Path(workdir)
         self.framing = framing
         self.task_root = self.workdir / "tasks"
@@ -167,7 +167,7 @@ class Bridge:
         full_env.update(env or {})
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [COCO_BIN, "bridge", "--codex", codex_path(), "--task-root", str(self.task_root),
+            [COCO_BIN, "bridge", "--codex", codex or codex_path(), "--task-root", str(self.task_root),
              "--cwd", str(self.cwd), "--log-level", "debug", *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=full_env)
         self.inbox = queue.Queue()
@@ -205,7 +205,7 @@ class Bridge:
             self.raw_frames.append(body)
             try:
                 msg = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # codex's lines that the bridge passes through untouched
                 msg = {"__unparseable__": body.decode(errors="replace")}
             if isinstance(msg, dict):
                 self.schema.incoming(msg, self._sent_methods)
@@ -409,7 +409,8 @@ class CodexTestCase(unittest.TestCase):
         if reports:
             self.fail("sanitizer report in a child's stderr:\n" + "\n".join(reports))
 
-    def bridge(self, framing="lines", extra_args=(), env=None):
-        b = Bridge(self.work / f"b{len(self.bridges)}", self.codex_home, framing, extra_args, env)
+    def bridge(self, framing="lines", extra_args=(), env=None, codex=None):
+        """A bridge in front of the real codex, or of `codex` (a stand-in such as fake_codex.py)."""
+        b = Bridge(self.work / f"b{len(self.bridges)}", self.codex_home, framing, extra_args, env, codex)
         self.bridges.append(b)
         return b

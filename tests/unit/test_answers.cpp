@@ -43,3 +43,15 @@ TEST_CASE("a bad answer is refused with a message saying what is wrong, never an
   CHECK(problem(parse_answer(p, {{"optionId", "accept"}, {"feedback", 1}})).find("feedback must be a string") != std::string::npos);
   CHECK(problem(parse_answer(p, {{"optionId", "accept"}, {"answers", "x"}})).find("answers must be an object") != std::string::npos);
 }
+
+TEST_CASE("a decision file is parsed with the nesting cap and read like any answer") {
+  Prompt p = command_prompt();
+  CHECK(std::get<Answer>(parse_decision_file(p, R"({"optionId":"accept"})")).option->id == "accept");
+  CHECK(problem(parse_decision_file(p, "{oops")).find("not a JSON answer") != std::string::npos);
+  CHECK(problem(parse_decision_file(p, "")).find("not a JSON answer") != std::string::npos);
+  CHECK(problem(parse_decision_file(p, std::string("{\"optionId\":\"accept\0\"}", 22))).find("not a JSON answer") != std::string::npos);
+  // 100,000 levels: refused by the pre-scan before any recursive parse (this used to overflow the stack).
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK(problem(parse_decision_file(p, deep)).find("nested deeper") != std::string::npos);
+  CHECK(problem(parse_decision_file(p, R"({"optionId":["accept"]})")).find("optionId must be a string") != std::string::npos);
+}

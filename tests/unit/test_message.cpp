@@ -49,6 +49,12 @@ TEST_CASE("scan_envelope finds kind, method and id span without parsing") {
   e = scan_envelope(q);
   CHECK(e.is_request());
   CHECK(q.substr(e.id_begin, e.id_end - e.id_begin) == "\"abc\"");
+  CHECK(e.has_params);
+  CHECK(e.params_first == '{');
+  // What params starts with tells a large message that needs its -32600 from the full parse.
+  CHECK(scan_envelope(R"({"id":1,"method":"m","params":"x"})").params_first == '"');
+  CHECK(scan_envelope(R"({"id":1,"method":"m","params": [1]})").params_first == '[');
+  CHECK_FALSE(scan_envelope(R"({"id":1,"method":"m"})").has_params);
 
   CHECK_FALSE(scan_envelope("{\"method\":\"a\"").valid);       // truncated
   CHECK_FALSE(scan_envelope("{\"method\":\"a\"} x").valid);    // trailing junk
