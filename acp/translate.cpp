@@ -5,6 +5,7 @@
 #include "text/one_line.h"
 
 #include <algorithm>
+#include <set>
 
 namespace coco::acp {
 namespace {
@@ -473,6 +474,16 @@ std::vector<json> replay_updates(const std::vector<std::vector<json>>& recording
       if (msg && is_session_message(*msg, "session/update", session_id))
         if (auto m = replay_mark_of((*msg)["params"])) last_mark = m;
     }
+    // Prompts refused before they reached codex (no such session, bad content, one already running)
+    // were never part of the conversation: their answers are errors of those kinds.
+    std::set<std::string> refused;
+    for (const auto& r : records) {
+      const json* msg = member(r, "msg");
+      if (!msg || str(r, "dir") != "bridge->editor" || !member(*msg, "id") || member(*msg, "method")) continue;
+      const json* error = member(*msg, "error");
+      int code = error ? error->value("code", 0) : 0;
+      if (code == error_code::kResourceNotFound || code == -32602 || code == -32600) refused.insert((*msg)["id"].dump());
+    }
     bool after_last_replay = !last_mark;
     if (last_mark) history.clear();
     bool in_last_replay = false;
@@ -499,7 +510,7 @@ std::vector<json> replay_updates(const std::vector<std::vector<json>>& recording
           in_last_replay = false;
           after_last_replay = true;
         }
-        if (!after_last_replay) continue;
+        if (!after_last_replay || (member(*msg, "id") && refused.count((*msg)["id"].dump()))) continue;
         for (const auto& block : arr((*msg)["params"], "prompt"))
           history.push_back({{"sessionUpdate", "user_message_chunk"}, {"content", block}});
       }

@@ -300,7 +300,8 @@ void AcpFace::on_codex_handshake(bool ok, const std::string& problem) {
   models_requested_ = true;
   session_.request_codex("model/list", json::object(), [this](CodexResponse& r) {
     const json& body = r.body();
-    const json* data = r.is_error() ? nullptr : member(body.value("result", json::object()), "data");
+    const json* result = r.is_error() ? nullptr : member(body, "result");
+    const json* data = result ? member(*result, "data") : nullptr;
     models_ = data && data->is_array() ? *data : json::array();
     auto waiting = std::move(waiting_for_models_);
     waiting_for_models_.clear();
@@ -622,7 +623,8 @@ void AcpFace::on_session_prompt(const json& params, const json& request_id, Shar
         s.prompt.reset();
         return reply->error(ec::kInternalError, "codex could not start the turn: " + r.body()["error"].dump());
       }
-      const json* turn = member(r.body().value("result", json::object()), "turn");
+      const json* result = member(r.body(), "result");
+      const json* turn = result ? member(*result, "turn") : nullptr;
       if (s.prompt->turn_id.empty() && turn) s.prompt->turn_id = str(*turn, "id");
       if (s.prompt->cancel_requested && !s.prompt->turn_id.empty())
         session_.request_codex("turn/interrupt", {{"threadId", id}, {"turnId", s.prompt->turn_id}}, [](CodexResponse&) {});
