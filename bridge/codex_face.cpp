@@ -242,33 +242,37 @@ void CodexFace::show_pending(const Gate& gate) {
 namespace {
 // LSP's RequestCancelled: what a client answers to a request the bridge withdrew with $/cancelRequest.
 bool acknowledges_cancel(const json& response) {
-  return response.contains("error") && response["error"].is_object() && response["error"].value("code", 0) == -32800;
+  const json* error = response.contains("error") ? &response["error"] : nullptr;
+  return error && error->is_object() && error->contains("code") && (*error)["code"] == json(-32800);
 }
 }  // namespace
 
-void CodexFace::on_prompt_answer(const std::string& gate_id, const json& response) {
+std::optional<json> CodexFace::take_answer(const std::string& gate_id, const json& response) {
   gate_requests_.erase(gate_id);
   const Gate* g = session_.gates().find(gate_id);
   if (!g || g->resolved) {
-    if (acknowledges_cancel(response)) return;  // the expected answer to our $/cancelRequest
-    return session_.gates().late_answer(gate_id, response);
+    if (!acknowledges_cancel(response)) session_.gates().late_answer(gate_id, response);
+    return std::nullopt;  // an acknowledgement of our $/cancelRequest is expected and not recorded
   }
-  if (response.contains("error"))
-    return session_.gates().reject_answer(gate_id, "the editor answered with an error: " + response["error"].dump());
-  auto r = session_.gates().answer(gate_id, response.contains("result") ? response["result"] : json());
+  if (response.contains("error")) {
+    session_.gates().reject_answer(gate_id, "the editor answered with an error: " + response["error"].dump());
+    return std::nullopt;
+  }
+  return response.contains("result") ? response["result"] : json();
+}
+
+void CodexFace::on_prompt_answer(const std::string& gate_id, const json& response) {
+  auto result = take_answer(gate_id, response);
+  if (!result) return;
+  auto r = session_.gates().answer(gate_id, *result);
   if (r.code != 0) session_.gates().reject_answer(gate_id, r.message);
 }
 
 void CodexFace::on_lsp_answer(const std::string& gate_id, const json& response) {
-  gate_requests_.erase(gate_id);
+  auto taken = take_answer(gate_id, response);
+  if (!taken) return;
   const Gate* g = session_.gates().find(gate_id);
-  if (!g || g->resolved) {
-    if (acknowledges_cancel(response)) return;  // the expected answer to our $/cancelRequest
-    return session_.gates().late_answer(gate_id, response);
-  }
-  if (response.contains("error"))
-    return session_.gates().reject_answer(gate_id, "the editor answered with an error: " + response["error"].dump());
-  const json result = response.contains("result") ? response["result"] : json();
+  const json& result = *taken;
   if (result.is_null()) return session_.gates().dismiss(gate_id);  // Esc: the popup was closed without a choice
   const json* title = result.is_object() && result.contains("title") ? &result["title"] : nullptr;
   if (!title || !title->is_string())

@@ -23,6 +23,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -60,6 +61,9 @@ private:
   void on_initialize(protocol::Message& m);
   // Sends a request to the editor; `on_response` gets its answer (or nothing, if the editor leaves).
   std::int64_t request_editor(std::string_view method, nlohmann::json params, ResponseHandler on_response);
+  // The first steps of every answer to a gate's prompt: the pending request is forgotten; a late
+  // answer or an error response is dealt with here. The result to read, or nullopt when done.
+  std::optional<nlohmann::json> take_answer(const std::string& gate_id, const nlohmann::json& response);
   void on_prompt_answer(const std::string& gate_id, const nlohmann::json& response);
   void on_lsp_answer(const std::string& gate_id, const nlohmann::json& response);
 

@@ -267,7 +267,7 @@ void GateKeeper::late_answer(const std::string& gate_id, const json& response) {
 bool GateKeeper::resolve(Gate& g, const gates::Option& option, std::string_view by, const std::string& feedback,
                          const json& answers, const gates::Rule* rule, std::string_view note) {
   if (g.resolved) return false;
-  json answer = gates::codex_answer(g.prompt, option, answers);
+  json answer = gates::codex_answer(g.prompt, option, answers, feedback);
   session_.answer_codex(g.codex_id, g.generation, {{"result", answer}});
 
   json outcome = {{"gateId", g.id}, {"optionId", option.id}, {"optionKind", gates::to_string(option.kind)},

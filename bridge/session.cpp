@@ -199,7 +199,7 @@ void Session::start_upstream() {
   upstream_->on_message = [this](std::string&& line) { guarded("a message from codex", [&] { on_codex_frame(std::move(line)); }); };
   upstream_->on_bad_frame = [this](const std::string& problem) {
     spdlog::warn("codex sent a bad frame: {}", problem);
-    if (app_server_log_) app_server_log_->invalid(face_->codex_record_direction(), problem, "");
+    record_invalid(face_->codex_record_direction(), problem, "");
   };
   upstream_->on_drained = [this] { update_backpressure(); };
   upstream_->on_exit = [this](const process::ExitStatus& st, const std::string& tail) { on_upstream_exit(st, tail); };
@@ -322,7 +322,7 @@ void Session::schedule_restart() {
 
 void Session::on_editor_bad_frame(const std::string& problem) {
   spdlog::warn("bad frame from the editor: {}", problem);
-  if (app_server_log_) app_server_log_->invalid(dir::kEditorToBridge, problem, "");
+  record_invalid(dir::kEditorToBridge, problem, "");
   emit_to_editor(protocol::make_error(nullptr, ec::kBadFrame, problem));
 }
 
@@ -333,7 +333,7 @@ void Session::on_editor_frame(std::string&& body) {
   }
   protocol::ParsedJson parsed = protocol::parse_json(body);
   if (!parsed.ok()) {
-    if (app_server_log_) app_server_log_->invalid(dir::kEditorToBridge, parsed.problem, body);
+    record_invalid(dir::kEditorToBridge, parsed.problem, body);
     if (parsed.status == protocol::JsonStatus::TooDeep)
       emit_to_editor(protocol::make_error(readable_id(body), ec::kInvalidRequest, "Invalid request: " + parsed.problem));
     else
@@ -449,6 +449,10 @@ void Session::observe_codex_notification(const json& body) {
 
 void Session::record(std::string_view direction, std::string_view raw) {
   if (options_.record_messages && app_server_log_) app_server_log_->message(direction, raw);
+}
+
+void Session::record_invalid(std::string_view direction, std::string_view problem, std::string_view raw) {
+  if (options_.record_messages && app_server_log_) app_server_log_->invalid(direction, problem, raw);
 }
 
 void Session::send_to_editor(std::string_view line) {

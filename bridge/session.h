@@ -177,6 +177,8 @@ private:
   void send_to_editor(std::string_view line);
   void send_to_codex(const json& body);
   void record(std::string_view direction, std::string_view raw);
+  // Bytes that were not a valid message (the recording, like record(), obeys --no-record).
+  void record_invalid(std::string_view direction, std::string_view problem, std::string_view raw);
   void update_backpressure();
   void finish_if_done();
   void register_core_methods();

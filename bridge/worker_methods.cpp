@@ -13,7 +13,10 @@ std::unique_ptr<workers::WorkerPool> attach_worker_pool(Session& session) {
   po.codex = o.codex;
   po.env = o.codex_env;
   po.max_parallel = o.config.workers.max_parallel;
-  po.reserved_names = {"app-server"};
+  // A continued task keeps its earlier workers' names (and directories).
+  po.reserved_names = session.task().agent_ids();
+  po.reserved_names.push_back("app-server");
+  po.codex_homes_root = coco_home() / "codex-homes";
   auto pool = std::make_unique<workers::WorkerPool>(session.io(), session.task(), std::move(po));
   workers::WorkerPool* p = pool.get();
 

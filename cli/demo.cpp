@@ -3,6 +3,7 @@
 #include "cli/demo.h"
 
 #include "cli/bridge_client.h"
+#include "cli/turn_client.h"
 #include "cli/codex_locator.h"
 #include "bridge/version.h"
 #include "taskdir/task_reader.h"
@@ -87,10 +88,6 @@ fs::path find_demo_script() {
   throw std::runtime_error("cannot find mockmodel/scripts/demo.yaml beside the coco binary or in " + std::string(kSourceDir));
 }
 
-std::string short_text(const std::string& s, std::size_t max) {
-  return s.size() <= max ? s : s.substr(0, max) + "...";
-}
-
 }  // namespace
 
 std::string codex_config_for_mock_model(int port, const std::string& model) {
@@ -150,65 +147,37 @@ int run_demo(const DemoOptions& options) {
   bo.stderr_file = (scratch / "bridge.stderr").string();
   BridgeClient client(bo);
 
-  const auto timeout = std::chrono::seconds(60);
-  // Waits for the response to `id`, showing what streams by in the meantime.
-  std::string task_dir;
-  bool turn_done = false;
-  std::string turn_status;
-  auto pump = [&](std::int64_t wait_id) -> json {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto msg = client.next(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
-      if (!msg) break;
-      const json& m = *msg;
-      if (m.contains("id") && !m.contains("method")) {
-        if (m["id"] == wait_id) return m;
-        continue;
-      }
-      std::string method = m.value("method", "");
-      const json params = m.value("params", json::object());
-      if (m.contains("id")) {  // codex asks a human: the demo approves, and says so
-        std::cout << "\n[approval] " << method << ": " << params.value("command", params.value("reason", "")) << " -> accept\n";
-        client.respond(m["id"], {{"decision", "accept"}});
-      } else if (method == "item/agentMessage/delta") {
-        std::cout << params.value("delta", "") << std::flush;
-      } else if (method == "item/started" && params["item"].value("type", "") == "commandExecution") {
-        std::cout << "\n$ " << params["item"].value("command", "") << "\n";
-      } else if (method == "item/completed" && params["item"].value("type", "") == "commandExecution") {
-        const json& item = params["item"];
-        std::string out = item.value("aggregatedOutput", "");
-        if (!out.empty()) std::cout << short_text(out, 600) << (out.back() == '\n' ? "" : "\n");
-        std::cout << "(exit code " << (item.contains("exitCode") && !item["exitCode"].is_null() ? item["exitCode"].dump() : "?")
-                  << ")\n\n";
-      } else if (method == "turn/completed") {
-        turn_done = true;
-        turn_status = params["turn"].value("status", "");
-        if (wait_id < 0) return m;
-      }
+  // The demo plays a person who allows every request, and shows what passes by.
+  struct DemoView final : TurnView {
+    void agent_text(const std::string& text) override { std::cout << text << std::flush; }
+    void command_started(const json& item) override { std::cout << "\n$ " << item.value("command", "") << "\n"; }
+    void command_completed(const json& item) override {
+      std::string out = item.value("aggregatedOutput", "");
+      // The first lines of the output, as they were printed.
+      std::size_t end = 0;
+      for (int lines = 0; lines < 12 && end != std::string::npos; ++lines) end = out.find('\n', end == 0 ? 0 : end + 1);
+      if (!out.empty()) std::cout << out.substr(0, end) << (end == std::string::npos ? "" : "\n...") << "\n";
+      const json& code = item.contains("exitCode") ? item["exitCode"] : json();
+      std::cout << "(exit code " << (code.is_number() ? code.dump() : "?") << ")\n\n";
     }
-    return nullptr;
-  };
-
-  auto init = pump(client.request("initialize", {{"clientInfo", {{"name", "coco_demo"}, {"title", "Coco demo"}, {"version", kCocoVersion}}}}));
-  if (!init.is_object() || !init.contains("result")) {
-    std::cerr << "coco: initialize failed: " << init.dump() << " (logs in " << scratch.string() << ")\n";
-    return 1;
-  }
-  task_dir = init["result"]["coco"].value("taskDir", "");
-  client.notify("initialized", nullptr);
-  auto thread = pump(client.request("thread/start", {{"cwd", workspace.string()}}));
-  if (!thread.contains("result")) {
-    std::cerr << "coco: thread/start failed: " << thread.dump() << "\n";
-    return 1;
-  }
-  std::string thread_id = thread["result"]["thread"].value("id", "");
+    std::optional<json> approve(const json& prompt) override {
+      std::cout << "\n[approval] " << prompt.value("title", "") << " -> Allow once\n";
+      return json{{"optionId", "accept"}};
+    }
+    void problem(const std::string& what) override { std::cout << "\n[" << what << "]\n"; }
+  } view;
   std::cout << "> " << kDemoPrompt << "\n";
-  auto turn = pump(client.request("turn/start", {{"threadId", thread_id}, {"input", {{{"type", "text"}, {"text", kDemoPrompt}}}}}));
-  if (!turn.contains("result")) {
-    std::cerr << "coco: turn/start failed: " << turn.dump() << "\n";
+  TurnRequest request;
+  request.client_name = "coco_demo";
+  request.cwd = workspace.string();
+  request.prompt = kDemoPrompt;
+  request.reply_timeout = request.turn_timeout = std::chrono::seconds(60);
+  TurnResult result = run_turn(client, request, view);
+  if (!result.error.empty()) {
+    std::cerr << "coco: " << result.error << " (logs in " << scratch.string() << ")\n";
     return 1;
   }
-  if (!turn_done) pump(-1);
+  std::string task_dir = result.task_dir, turn_status = result.status;
   std::cout << "\n\n[turn " << (turn_status.empty() ? "did not finish in time" : turn_status) << "]\n";
   int rc = client.close_and_wait(std::chrono::seconds(15));
   if (rc != 0) std::cerr << "coco: the bridge exited with " << rc << " (logs in " << scratch.string() << ")\n";

@@ -223,6 +223,7 @@ int run_exec_cli(const std::map<std::string, std::vector<std::string>>& o, const
     return 2;
   }
   po.codex = *codex.path;
+  po.codex_homes_root = coco_home() / "codex-homes";
 
   fs::path root = o.count("task-root") ? fs::path(get(o, "task-root")) : coco_home() / "tasks";
   taskdir::TaskMeta meta;

@@ -2,6 +2,7 @@
 // gates/*.decision.json and applies a valid decision within a second (docs/approvals.md).
 #include "cli/gate_cli.h"
 
+#include "protocol/json_text.h"
 #include "taskdir/task_reader.h"
 #include "taskdir/task_writer.h"
 
@@ -23,34 +24,86 @@ using json = nlohmann::json;
 
 namespace {
 
-json read_json_file(const fs::path& p) {
-  std::ifstream in(p);
+// Gate files are written by the bridge but live in a directory anyone with access may edit: every
+// read is typed, and a file that does not fit is named, never fatal.
+json read_json_file(const fs::path& p, std::string* problem = nullptr) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    if (problem) *problem = "cannot be read";
+    return json(json::value_t::discarded);
+  }
   std::stringstream buf;
   buf << in.rdbuf();
-  return json::parse(buf.str(), nullptr, false);
+  auto parsed = protocol::parse_json(buf.str());
+  if (!parsed.ok()) {
+    if (problem) *problem = parsed.status == protocol::JsonStatus::TooDeep ? "nested too deeply" : "not valid JSON";
+    return json(json::value_t::discarded);
+  }
+  if (!parsed.value.is_object()) {
+    if (problem) *problem = "not a JSON object";
+    return json(json::value_t::discarded);
+  }
+  return std::move(parsed.value);
 }
 
-std::vector<json> gates_of(const fs::path& task_dir) {
-  std::vector<json> out;
+std::string str(const json& j, const char* key, const std::string& fallback = "") {
+  auto it = j.is_object() ? j.find(key) : j.end();
+  return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+const json& array_of(const json& j, const char* key) {
+  static const json kEmpty = json::array();
+  auto it = j.is_object() ? j.find(key) : j.end();
+  return j.is_object() && it != j.end() && it->is_array() ? *it : kEmpty;
+}
+
+// "g12" -> 12; anything else sorts first.
+long gate_number(const json& g) {
+  std::string id = str(g, "gateId");
+  if (id.size() < 2 || id[0] != 'g' || id.size() > 12) return -1;
+  long n = 0;
+  for (std::size_t i = 1; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return -1;
+    n = n * 10 + (id[i] - '0');
+  }
+  return n;
+}
+
+struct GateFile {
+  fs::path path;
+  json gate;
+};
+
+std::vector<GateFile> gates_of(const fs::path& task_dir, std::vector<std::string>& broken) {
+  std::vector<GateFile> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(task_dir / "gates", ec)) {
     std::string name = e.path().filename().string();
-    if (name.size() < 6 || name.find(".decision.") != std::string::npos || e.path().extension() != ".json") continue;
-    json g = read_json_file(e.path());
-    if (g.is_object()) out.push_back(std::move(g));
+    if (name.size() < 6 || name[0] == '.' || name.find(".decision.") != std::string::npos || e.path().extension() != ".json")
+      continue;
+    std::string problem;
+    json g = read_json_file(e.path(), &problem);
+    if (g.is_discarded()) {
+      broken.push_back(e.path().string() + ": " + problem);
+      continue;
+    }
+    out.push_back({e.path(), std::move(g)});
   }
-  std::sort(out.begin(), out.end(), [](const json& a, const json& b) {
-    auto num = [](const json& g) { return std::stol(g.value("gateId", "g0").substr(1)); };
-    return num(a) < num(b);
+  std::sort(out.begin(), out.end(), [](const GateFile& a, const GateFile& b) {
+    long x = gate_number(a.gate), y = gate_number(b.gate);
+    return x != y ? x < y : a.path < b.path;
   });
   return out;
 }
 
 void print_gate(const std::string& task_id, const json& g) {
-  std::cout << task_id << "  " << g.value("gateId", "?") << "  [" << g.value("kind", "?") << "]  " << g.value("title", "")
+  std::cout << task_id << "  " << str(g, "gateId", "?") << "  [" << str(g, "kind", "?") << "]  " << str(g, "title")
             << "\n    options:";
-  for (const auto& o : g.value("options", json::array()))
-    std::cout << "  " << o.value("id", "") << (o.value("isDefault", false) ? "*" : "");
+  for (const auto& o : array_of(g, "options")) {
+    if (!o.is_object()) continue;
+    auto is_default = o.find("isDefault");
+    std::cout << "  " << str(o, "id") << (is_default != o.end() && is_default->is_boolean() && is_default->get<bool>() ? "*" : "");
+  }
   std::cout << "\n";
 }
 
@@ -67,14 +120,17 @@ int gate_ls(const fs::path& root, const std::string& task) {
       if (t.status == "running") dirs.push_back(t.dir);
   }
   int open = 0;
+  std::vector<std::string> broken;
   for (const auto& d : dirs) {
-    for (const auto& g : gates_of(d)) {
-      if (g.value("status", "") != "open") continue;
-      print_gate(d.filename().string(), g);
+    for (const auto& g : gates_of(d, broken)) {
+      if (str(g.gate, "status") != "open") continue;
+      print_gate(d.filename().string(), g.gate);
       ++open;
     }
   }
   if (open == 0) std::cout << "no open gates\n";
+  // What could not be read is named, after what could: one bad file hides nothing else.
+  for (const auto& b : broken) std::cerr << "coco: skipped " << b << "\n";
   return 0;
 }
 
@@ -84,14 +140,21 @@ int gate_answer(const fs::path& root, const std::string& task, const std::string
   if (!dir) throw std::invalid_argument("no task '" + task + "' under " + root.string());
   if (!taskdir::is_valid_name(gate_id)) throw std::invalid_argument("'" + gate_id + "' is not a gate id");
   fs::path gate_file = *dir / "gates" / (gate_id + ".json");
-  json gate = read_json_file(gate_file);
-  if (!gate.is_object()) throw std::invalid_argument("no gate " + gate_id + " in task " + dir->filename().string());
-  if (gate.value("status", "") != "open") {
-    std::cerr << "coco: gate " << gate_id << " is already resolved: " << gate.value("outcome", json()).dump() << "\n";
+  std::string problem;
+  json gate = read_json_file(gate_file, &problem);
+  if (gate.is_discarded()) {
+    std::error_code ec;
+    if (!fs::exists(gate_file, ec)) throw std::invalid_argument("no gate " + gate_id + " in task " + dir->filename().string());
+    throw std::invalid_argument(gate_file.string() + ": " + problem);
+  }
+  if (str(gate, "status") != "open") {
+    auto outcome = gate.find("outcome");
+    std::cerr << "coco: gate " << gate_id << " is already resolved: "
+              << (outcome != gate.end() ? outcome->dump(-1, ' ', false, json::error_handler_t::replace) : "null") << "\n";
     return 1;
   }
   bool known = false;
-  for (const auto& o : gate.value("options", json::array())) known = known || o.value("id", "") == option_id;
+  for (const auto& o : array_of(gate, "options")) known = known || str(o, "id") == option_id;
   if (!known) throw std::invalid_argument("gate " + gate_id + " has no option '" + option_id + "'");
 
   json decision = {{"optionId", option_id}};
@@ -112,10 +175,11 @@ int gate_answer(const fs::path& root, const std::string& task, const std::string
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (std::chrono::steady_clock::now() < deadline) {
     json now = read_json_file(gate_file);
-    if (now.is_object() && now.value("status", "") == "resolved") {
-      const json& out = now.value("outcome", json::object());
-      std::cout << "gate " << gate_id << " resolved by " << out.value("by", "?") << ": " << out.value("optionId", "") << "\n";
-      return out.value("by", "") == "directory" && out.value("optionId", "") == option_id ? 0 : 1;
+    if (str(now, "status") == "resolved") {
+      auto it = now.find("outcome");
+      const json out = it != now.end() && it->is_object() ? *it : json::object();
+      std::cout << "gate " << gate_id << " resolved by " << str(out, "by", "?") << ": " << str(out, "optionId") << "\n";
+      return str(out, "by") == "directory" && str(out, "optionId") == option_id ? 0 : 1;
     }
     if (fs::exists(final_path.string() + ".rejected")) {
       std::cerr << "coco: the bridge rejected the decision (see events.jsonl)\n";

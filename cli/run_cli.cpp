@@ -4,6 +4,7 @@
 #include "cli/run_cli.h"
 
 #include "cli/bridge_client.h"
+#include "cli/turn_client.h"
 #include "bridge/version.h"
 
 #include <nlohmann/json.hpp>
@@ -57,6 +58,51 @@ std::pair<std::string, std::string> ask_on_terminal(const json& p, std::istream&
   }
 }
 
+// What `coco run` shows: the agent's text on stdout, the rest on stderr; approvals asked on the terminal.
+class TerminalView final : public TurnView {
+public:
+  TerminalView(bool interactive, std::istream& tty) : interactive_(interactive), tty_(tty) {}
+
+  void started(const std::string& task_dir) override { task_id_ = fs::path(task_dir).filename().string(); }
+  void agent_text(const std::string& text) override {
+    std::cout << text << std::flush;
+    text_open_ = !text.empty();
+  }
+  void agent_message_done() override {
+    if (text_open_) std::cout << "\n" << std::flush;
+    text_open_ = false;
+  }
+  void command_started(const json& item) override { std::cerr << "$ " << item.value("command", "") << "\n"; }
+  void command_completed(const json& item) override {
+    const json& code = item.contains("exitCode") ? item["exitCode"] : json();
+    std::cerr << "  (" << item.value("status", "") << (code.is_number() ? ", exit " + code.dump() : "") << ")\n";
+  }
+  std::optional<json> approve(const json& prompt) override {
+    if (!interactive_) return std::nullopt;
+    auto [option, feedback] = ask_on_terminal(prompt, tty_);
+    if (option.empty()) return std::nullopt;  // the terminal went away: policy, timeout or the directory decide
+    json answer = {{"optionId", option}};
+    if (!feedback.empty()) answer["feedback"] = feedback;
+    return answer;
+  }
+  void approval_pending(const json& p) override {
+    std::cerr << "\n[approval needed] " << p.value("title", "") << "\n  answer with: coco gate answer " << task_id_ << " "
+              << p.value("gateId", "") << " <option>   (options:";
+    for (const auto& opt : p.value("options", json::array())) std::cerr << " " << opt.value("id", "");
+    std::cerr << ")\n";
+  }
+  void approval_resolved(const json& p) override {
+    std::cerr << "[approval " << p.value("gateId", "") << " resolved by " << p.value("by", "") << "]\n";
+  }
+  void problem(const std::string& what) override { std::cerr << "[" << what << "]\n"; }
+
+private:
+  bool interactive_;
+  std::istream& tty_;
+  bool text_open_ = false;
+  std::string task_id_;
+};
+
 }  // namespace
 
 int run_one_shot(const RunOptions& o) {
@@ -65,100 +111,29 @@ int run_one_shot(const RunOptions& o) {
   std::string self = fs::read_symlink("/proc/self/exe").string();
 
   BridgeClient::Options bo;
-  bo.argv = {self, "bridge", "--task-root", o.task_root.string(), "--cwd", o.cwd, "--approvals", mode == "ask" ? "ask" : mode,
-             "--log-level", o.log_level};
+  bo.argv = {self, "bridge", "--task-root", o.task_root.string(), "--cwd", o.cwd, "--approvals", mode, "--log-level", o.log_level};
   if (!o.codex.empty()) bo.argv.insert(bo.argv.end(), {"--codex", o.codex});
   if (!o.config.empty()) bo.argv.insert(bo.argv.end(), {"--config", o.config});
   if (!o.log_file.empty()) bo.argv.insert(bo.argv.end(), {"--log-file", o.log_file});
   BridgeClient client(bo);
 
-  const auto kReplyTimeout = std::chrono::seconds(120);
-  std::string task_dir;
-  auto wait_response = [&](std::int64_t id) -> json {
-    auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto m = client.next(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
-      if (!m) break;
-      if (!m->contains("method") && m->value("id", json()) == id) return *m;
-    }
-    return nullptr;
-  };
-  auto fail = [&](const std::string& what, const json& r) {
-    std::cerr << "coco run: " << what << " failed: " << (r.is_null() ? std::string("no answer from the bridge") : r.dump()) << "\n";
-    return 4;
-  };
-
-  json init = wait_response(client.request(
-      "initialize", {{"clientInfo", {{"name", "coco_run"}, {"title", "coco run"}, {"version", kCocoVersion}}},
-                     {"capabilities", {{"coco", {{"approvals", "prompt"}}}}}}));
-  if (!init.contains("result")) return fail("initialize", init);
-  task_dir = init["result"]["coco"].value("taskDir", "");
-  client.notify("initialized", nullptr);
-  json thread = wait_response(client.request("thread/start", {{"cwd", o.cwd}}));
-  if (!thread.contains("result")) return fail("thread/start", thread);
-  std::string thread_id = thread["result"]["thread"].value("id", "");
-  json turn = wait_response(client.request(
-      "turn/start", {{"threadId", thread_id}, {"input", json::array({{{"type", "text"}, {"text", o.prompt}}})}}));
-  if (!turn.contains("result")) return fail("turn/start", turn);
-  std::string turn_id = turn["result"]["turn"].value("id", "");
-
   std::ifstream tty_file;
   if (interactive) tty_file.open("/dev/tty");
-  std::istream& tty = tty_file.is_open() ? static_cast<std::istream&>(tty_file) : std::cin;
-  std::string status;
-  bool text_open = false;
-  std::set<std::string> streamed_items;  // agent messages already shown through deltas
-  while (status.empty()) {
-    auto m = client.next(std::chrono::hours(24));
-    if (!m) break;
-    std::string method = m->value("method", "");
-    const json params = m->value("params", json::object());
-    if (m->contains("id") && method == "coco/approval/request") {
-      auto [option, feedback] = ask_on_terminal(params, tty);
-      if (option.empty()) continue;
-      json answer = {{"optionId", option}};
-      if (!feedback.empty()) answer["feedback"] = feedback;
-      client.respond((*m)["id"], answer);
-    } else if (m->contains("id") && m->contains("method")) {
-      client.respond((*m)["id"], nullptr);  // nothing else is expected of a one-shot client
-    } else if (method == "coco/approval/pending") {
-      std::string task_id = fs::path(task_dir).filename().string();
-      std::cerr << "\n[approval needed] " << params.value("title", "") << "\n  answer with: coco gate answer " << task_id << " "
-                << params.value("gateId", "") << " <option>   (options:";
-      for (const auto& opt : params.value("options", json::array())) std::cerr << " " << opt.value("id", "");
-      std::cerr << ")\n";
-    } else if (method == "coco/approval/resolved") {
-      std::cerr << "[approval " << params.value("gateId", "") << " resolved by " << params.value("by", "") << "]\n";
-    } else if (method == "item/agentMessage/delta") {
-      std::cout << params.value("delta", "") << std::flush;
-      streamed_items.insert(params.value("itemId", ""));
-      text_open = true;
-    } else if (method == "item/completed" && params.value("item", json::object()).value("type", "") == "agentMessage") {
-      // A message that arrived whole (no deltas) is printed now.
-      if (!streamed_items.count(params["item"].value("id", ""))) std::cout << params["item"].value("text", "");
-      if (text_open || !streamed_items.count(params["item"].value("id", ""))) std::cout << "\n" << std::flush;
-      text_open = false;
-    } else if (method == "item/started" && params.value("item", json::object()).value("type", "") == "commandExecution") {
-      std::cerr << "$ " << params["item"].value("command", "") << "\n";
-    } else if (method == "item/completed" && params.value("item", json::object()).value("type", "") == "commandExecution") {
-      const json& item = params["item"];
-      std::cerr << "  (" << item.value("status", "") << (item.contains("exitCode") && !item["exitCode"].is_null() ? ", exit " + item["exitCode"].dump() : "")
-                << ")\n";
-    } else if (method == "error") {
-      std::cerr << "[codex error] " << params.value("error", json::object()).value("message", params.dump()) << "\n";
-    } else if (method == "coco/upstream/exited") {
-      std::cerr << "[codex exited: " << params.value("description", "") << "]\n";
-    } else if (method == "turn/completed" && params.value("turn", json::object()).value("id", "") == turn_id) {
-      status = params["turn"].value("status", "");
-      if (params["turn"].contains("error") && !params["turn"]["error"].is_null())
-        std::cerr << "[turn failed] " << params["turn"]["error"].dump() << "\n";
-    }
+  TerminalView view(interactive, tty_file.is_open() ? static_cast<std::istream&>(tty_file) : std::cin);
+  TurnRequest request;
+  request.client_name = "coco_run";
+  request.cwd = o.cwd;
+  request.prompt = o.prompt;
+  TurnResult r = run_turn(client, request, view);
+  if (!r.error.empty()) {
+    std::cerr << "coco run: " << r.error << "\n";
+    return 4;
   }
   client.close_and_wait(std::chrono::seconds(15));
-  std::cerr << "[turn " << (status.empty() ? "did not finish" : status) << "; task " << task_dir << "]\n";
-  if (status == "completed") return 0;
-  if (status == "interrupted") return 3;
-  if (status == "failed") return 1;
+  std::cerr << "[turn " << (r.status.empty() ? "did not finish" : r.status) << "; task " << r.task_dir << "]\n";
+  if (r.status == "completed") return 0;
+  if (r.status == "interrupted") return 3;
+  if (r.status == "failed") return 1;
   return 4;
 }
 

@@ -50,12 +50,18 @@ Option make_option(std::string id, std::string label, OptionKind kind, json answ
 
 // Allow once / for the session / deny / cancel, answered with `{decision}` in the request's dialect
 // (v2 camelCase or the legacy snake_case).
-std::vector<Option> four_decisions(const char* once, const char* session, const char* deny, const char* cancel) {
+std::vector<Option> four_decisions(const char* once, const char* session, json deny, const char* cancel) {
   return {make_option("accept", "Allow once", OptionKind::AllowOnce, {{"decision", once}}),
           make_option("acceptForSession", "Allow for this session", OptionKind::AllowSession, {{"decision", session}}),
-          make_option("decline", "Deny", OptionKind::Deny, {{"decision", deny}}),
+          make_option("decline", "Deny", OptionKind::Deny, {{"decision", std::move(deny)}}),
           make_option("cancel", "Deny and stop the turn", OptionKind::Cancel, {{"decision", cancel}})};
 }
+
+// The legacy requests' denial carries its reason: {"denied": {"rejection": TEXT}} (codex's
+// ReviewDecision has no bare "denied"). codex_answer puts the editor's feedback there.
+constexpr const char* kDefaultRejection = "The user declined.";
+json legacy_denial(const std::string& rejection) { return {{"denied", {{"rejection", rejection}}}}; }
+bool is_legacy(const Prompt& p) { return p.method == "execCommandApproval" || p.method == "applyPatchApproval"; }
 
 void mark_default(Prompt& p) {
   // "Allow once" is the first, focused choice.
@@ -162,7 +168,7 @@ void fill_legacy_command(Prompt& p, const json& params) {
   if (!reason.empty()) p.fields["reason"] = reason;
   p.item_id = str(params, "callId");
   p.thread_id = str(params, "conversationId");
-  p.options = four_decisions("approved", "approved_for_session", "denied", "abort");
+  p.options = four_decisions("approved", "approved_for_session", legacy_denial(kDefaultRejection), "abort");
   p.title = one_line("Run `" + command + "`?");
   p.detail = "**Codex wants to run a command**\n\n" + fenced(command, "sh");
   if (!cwd.empty()) p.detail += "\n- Working directory: `" + cwd + "`";
@@ -187,7 +193,7 @@ void fill_file_change(Prompt& p, const json& params, const json& known_changes, 
   if (legacy) {
     p.item_id = str(params, "callId");
     p.thread_id = str(params, "conversationId");
-    p.options = four_decisions("approved", "approved_for_session", "denied", "abort");
+    p.options = four_decisions("approved", "approved_for_session", legacy_denial(kDefaultRejection), "abort");
   } else {
     p.options = four_decisions("accept", "acceptForSession", "decline", "cancel");
   }
@@ -355,8 +361,9 @@ Prompt make_prompt(std::string_view method, const json& params, const json& know
   return p;
 }
 
-json codex_answer(const Prompt& prompt, const Option& option, const json& answers) {
+json codex_answer(const Prompt& prompt, const Option& option, const json& answers, const std::string& feedback) {
   json answer = option.answer;
+  if (is_legacy(prompt) && option.kind == OptionKind::Deny && !feedback.empty()) answer["decision"] = legacy_denial(feedback);
   if (prompt.kind == GateKind::UserInput && option.kind == OptionKind::AllowOnce && answers.is_object()) {
     // Accept {qid: "text"} or {qid: ["a", "b"]} or codex's own {qid: {answers: [...]}}.
     json out = json::object();

@@ -67,6 +67,8 @@ Prompt make_prompt(std::string_view method, const json& params, const json& know
 
 // The result to send to codex for `option`. `answers` come from the editor for userInput
 // ({questionId: [strings]} or {questionId: string}) and elicitation forms (the content object).
-json codex_answer(const Prompt& prompt, const Option& option, const json& answers = nullptr);
+// `feedback` with a deny of a legacy request becomes codex's rejection text (v2 requests have no such
+// field: the bridge steers the turn with it instead).
+json codex_answer(const Prompt& prompt, const Option& option, const json& answers = nullptr, const std::string& feedback = {});
 
 }  // namespace coco::gates

@@ -157,7 +157,9 @@ ResponsePlan plan_response(const Step& step, std::size_t request_bytes, IdGenera
 const Step& exhausted_step() {
   static const Step step = [] {
     Step s;
-    s.outputs.emplace_back(std::in_place_type<MessageOutput>, "(mock-model: script exhausted)");
+    // Built in place from a braced MessageOutput (GCC 12 warned maybe-uninitialized on a moved variant;
+    // clang 14, used for ./dev fuzz, has no parenthesized aggregate initialization).
+    s.outputs.emplace_back(std::in_place_type<MessageOutput>, MessageOutput{"(mock-model: script exhausted)"});
     return s;
   }();
   return step;

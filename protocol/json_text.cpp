@@ -1,6 +1,8 @@
 #include "protocol/json_text.h"
 
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -9,9 +11,6 @@ namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// Python refuses to convert integers longer than this (sys.int_info.default_max_str_digits).
-constexpr std::size_t kMaxIntegerDigits = 4300;
 
 // 16 bytes at a time with GCC/Clang vector extensions (SSE2 on x86-64, NEON on ARM).
 constexpr std::size_t kBlock = 16;
@@ -143,6 +142,7 @@ class Checker {
   }
 
   bool number() {
+    const std::size_t start = i_;
     if (s_[i_] == '-') ++i_;
     std::size_t int_begin = i_;
     if (i_ >= s_.size() || !is_digit(s_[i_])) return false;
@@ -152,23 +152,28 @@ class Checker {
       while (i_ < s_.size() && is_digit(s_[i_])) ++i_;
     }
     std::size_t int_digits = i_ - int_begin;
-    bool integer = true;
     if (i_ < s_.size() && s_[i_] == '.') {
-      integer = false;
       ++i_;
       std::size_t from = i_;
       while (i_ < s_.size() && is_digit(s_[i_])) ++i_;
       if (i_ == from) return false;
     }
     if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
-      integer = false;
       ++i_;
       if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
       std::size_t from = i_;
       while (i_ < s_.size() && is_digit(s_[i_])) ++i_;
       if (i_ == from) return false;
     }
-    return !integer || int_digits <= kMaxIntegerDigits;
+    // nlohmann refuses a number that overflows a double ("1e999", an integer of 309 digits or more);
+    // Python reads the first as inf and refuses integers over 4300 digits. Only long or exponent
+    // numbers can overflow: they are converted to find out.
+    std::size_t length = i_ - start;
+    if (int_digits >= 19 || s_.find_first_of("eE", start) < i_) {
+      std::string token(s_.substr(start, length));
+      if (!std::isfinite(std::strtod(token.c_str(), nullptr))) return false;
+    }
+    return true;
   }
 
   // At the opening quote; moves past the closing one.

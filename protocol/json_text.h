@@ -43,8 +43,8 @@ bool nesting_within(std::string_view text, std::size_t max_depth = kMaxJsonDepth
 
 // Strict check that `text` is exactly one JSON value (RFC 8259, surrounding whitespace allowed) that
 // every common parser accepts: UTF-8 only (no overlong forms, no encoded surrogates), no raw control
-// bytes in strings, paired \u surrogates, no NaN/Infinity, integers of at most 4300 digits (Python's
-// int limit), nesting within `max_depth`. Recordings embed a message raw only when this says Ok.
+// bytes in strings, paired \u surrogates, no NaN/Infinity, numbers that fit a double (nlohmann refuses
+// 1e999; Python refuses integers over 4300 digits), nesting within `max_depth`. Recordings embed a message raw only when this says Ok.
 // Vectorized over string contents, where the bytes are: about a byte per cycle or better.
 JsonStatus check_json_text(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
 

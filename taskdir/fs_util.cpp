@@ -80,6 +80,9 @@ std::optional<std::chrono::system_clock::time_point> parse_iso_utc(std::string_v
     for (; digits < 3; ++digits) ms *= 10;
   }
   if (*rest != '\0' && *rest != 'Z') return std::nullopt;
+  // Files may say anything: outside these years a difference of two times would overflow the clock's
+  // nanoseconds (found by fuzz_task_reader: a `created` in the year 1012).
+  if (tm.tm_year + 1900 < 1970 || tm.tm_year + 1900 > 2261) return std::nullopt;
   std::time_t seconds = timegm(&tm);
   return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(ms);
 }

@@ -438,8 +438,9 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }  // namespace
 
 // On x86-64 the loader picks an AVX2 build of this function where the CPU has it (twice the bytes per
-// instruction of the baseline SSE2 one).
-#if defined(__x86_64__) && defined(__GNUC__)
+// instruction of the baseline SSE2 one). Not in sanitizer builds: the loader runs the picker (an ifunc
+// resolver) before the sanitizer runtime is up, and ThreadSanitizer's instrumentation of it crashes.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(COCO_NO_IFUNC)
 __attribute__((target_clones("avx2", "default")))
 #endif
 bool might_contain_secret(std::string_view text) {

@@ -410,6 +410,15 @@ void TaskWriter::set_title(std::string_view title) {
   write_task_yaml();
 }
 
+std::vector<std::string> TaskWriter::agent_ids() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  if (auto it = meta_.find("agents"); it != meta_.end() && it->is_array())
+    for (const auto& a : *it)
+      if (a.is_object() && a.contains("id") && a["id"].is_string()) ids.push_back(a["id"].get<std::string>());
+  return ids;
+}
+
 bool TaskWriter::has_title() const {
   std::lock_guard lock(mutex_);
   auto it = meta_.find("title");

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace coco::taskdir {
 
@@ -117,6 +118,8 @@ class TaskWriter {
   // more; add_agent again reopens the files (appending) and keeps the seq going.
   void close_agent(std::string_view instance);
   void set_agent_status(std::string_view instance, std::string_view status);
+  // The agents task.yaml lists (a continued task's earlier ones included).
+  std::vector<std::string> agent_ids() const;
 
   void set_title(std::string_view title);  // shortened to one line of at most 80 characters
   bool has_title() const;

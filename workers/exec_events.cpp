@@ -30,6 +30,22 @@ std::string describe_item(const json& item) {
   return detail.empty() ? type : type + ": " + detail;
 }
 
+// The line of a command's output that says codex's sandbox could not start, or "". codex runs
+// sandboxed commands through bubblewrap and its `codex-linux-sandbox` helper; when it could not set the
+// helper up (a CODEX_HOME under the system temp dir, a read-only home...) every such command fails with
+// "bwrap: execvp codex-linux-sandbox: No such file or directory" and never runs.
+std::string sandbox_failure_line(const std::string& output) {
+  std::size_t at = output.find("codex-linux-sandbox");
+  if (at == std::string::npos) return {};
+  std::size_t begin = output.rfind('\n', at);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  std::size_t end = output.find('\n', at);
+  std::string line = output.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  bool failed_to_start = line.find("bwrap") != std::string::npos || line.find("execvp") != std::string::npos ||
+                         line.find("No such file") != std::string::npos;
+  return failed_to_start ? line : std::string();
+}
+
 }  // namespace
 
 // ---- LineSplitter ----
@@ -97,6 +113,8 @@ void ExecProgress::observe(const json& event) {
       std::string item_type = str(item, "type");
       if (item_type == "agent_message") last_agent_message_ = str(item, "text");
       if (item_type == "error" && errors_.size() < kMaxErrorsKept) errors_.push_back(str(item, "message"));
+      if (item_type == "command_execution" && sandbox_failure_.empty())
+        sandbox_failure_ = sandbox_failure_line(str(item, "aggregated_output"));
     }
   } else if (type == "turn.completed") {
     turn_completed_ = true;
@@ -150,6 +168,11 @@ Verdict derive_verdict(const ExecProgress& p, const RunEnd& end) {
   if (end.exit && end.exit->signal != 0) return {"failed", with_why("codex was " + end.exit->describe())};
   if (end.exit && end.exit->exit_code != 0) return {"failed", with_why("codex " + end.exit->describe())};
   if (!p.turn_completed()) return {"failed", with_why("codex exited without turn.completed")};
+  // A "completed" turn proves nothing when the sandbox could not start: every sandboxed command failed
+  // without running (and codex exec does not always report those commands as items).
+  std::string sandbox = !p.sandbox_failure().empty() ? p.sandbox_failure() : end.sandboxed ? end.sandbox_warning : "";
+  if (!sandbox.empty())
+    return {"failed", "codex could not start its sandbox, so sandboxed commands could not run (" + one_line(sandbox, 200) + ")"};
   return {"completed", ""};
 }
 

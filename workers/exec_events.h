@@ -2,8 +2,9 @@
 // What a `codex exec --json` run printed, folded into what the pool needs to decide how it ended.
 // No I/O here: the process side is exec_worker.h.
 //
-// The rule that matters (docs in /work/shared/docs/codex-notes.md): an `error` event or an `error`
-// item is NOT final; only `turn.failed`, `turn.completed` and the exit status are.
+// The rule that matters: an `error` event or an `error` item is NOT final; only `turn.failed`,
+// `turn.completed` and the exit status are. And a turn that "completed" proves nothing if codex could
+// not start its sandbox: every sandboxed command then failed without running (sandbox_failure()).
 
 #include "process/child_process.h"
 
@@ -51,6 +52,8 @@ public:
   const nlohmann::json& usage() const { return usage_; }  // null until turn.completed
   const std::vector<std::string>& errors() const { return errors_; }  // non-final error events and items
   const std::string& last_agent_message() const { return last_agent_message_; }
+  // Non-empty when a command failed because codex's sandbox could not start (the line that says so).
+  const std::string& sandbox_failure() const { return sandbox_failure_; }
   std::size_t malformed() const { return malformed_; }
   std::size_t events() const { return events_; }
   // One short line about the latest event, for progress displays.
@@ -63,6 +66,7 @@ private:
   nlohmann::json usage_;
   std::vector<std::string> errors_;
   std::string last_agent_message_;
+  std::string sandbox_failure_;
   std::size_t malformed_ = 0, events_ = 0;
   std::string latest_;
 };
@@ -76,6 +80,8 @@ struct RunEnd {
   bool timed_out = false;
   std::chrono::milliseconds timeout{0};
   std::string stderr_tail;            // for a reason when codex exits with an error and no event says why
+  bool sandboxed = true;              // the run used a sandbox (not danger-full-access)
+  std::string sandbox_warning;        // codex said on stderr that it could not set up its sandbox helper
 };
 
 struct Verdict {

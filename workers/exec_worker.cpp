@@ -1,5 +1,7 @@
 #include "workers/exec_worker.h"
 
+#include "protocol/json_text.h"
+
 #include "workers/worker_spec.h"
 
 #include "taskdir/fs_util.h"
@@ -161,14 +163,14 @@ void ExecRun::deliver(std::string&& line) {
     log_.invalid("codex->bridge", "line too long; skipped", "");
     if (on_line) on_line(std::string(), nullptr);
   }
-  json event = json::parse(line, nullptr, false);
-  if (event.is_discarded()) {
-    log_.invalid("codex->bridge", "not JSON", line);
+  protocol::ParsedJson parsed = protocol::parse_json(line);
+  if (!parsed.ok()) {
+    log_.invalid("codex->bridge", parsed.status == protocol::JsonStatus::TooDeep ? "nested too deeply" : "not JSON", line);
     if (on_line) on_line(line, nullptr);
     return;
   }
   log_.message("codex->bridge", line);
-  if (on_line) on_line(line, &event);
+  if (on_line) on_line(line, &parsed.value);
 }
 
 void ExecRun::read_stderr() {
@@ -177,6 +179,7 @@ void ExecRun::read_stderr() {
     if (n > 0) {
       std::string_view chunk(err_buf_.data(), n);
       log_.stderr_bytes(chunk);
+      watch_for_sandbox_warning(chunk);
       stderr_tail_.append(chunk);
       if (stderr_tail_.size() > 2 * kStderrTailBytes) stderr_tail_.erase(0, stderr_tail_.size() - kStderrTailBytes);
     }
@@ -187,6 +190,25 @@ void ExecRun::read_stderr() {
     }
     read_stderr();
   });
+}
+
+void ExecRun::watch_for_sandbox_warning(std::string_view chunk) {
+  // "WARNING: proceeding, even though we could not create PATH aliases: Refusing to create helper
+  // binaries under temporary dir ...": codex goes on, but bwrap will not find codex-linux-sandbox.
+  static constexpr std::string_view kMarker = "could not create PATH aliases";
+  static constexpr std::size_t kMaxLine = 4096;
+  if (!sandbox_warning_.empty()) return;
+  for (char c : chunk) {
+    if (c != '\n') {
+      if (stderr_line_.size() < kMaxLine) stderr_line_ += c;
+      continue;
+    }
+    if (stderr_line_.find(kMarker) != std::string::npos) {
+      sandbox_warning_ = stderr_line_;
+      return;
+    }
+    stderr_line_.clear();
+  }
 }
 
 void ExecRun::maybe_finish() {

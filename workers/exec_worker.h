@@ -68,6 +68,9 @@ public:
   // SIGTERM to the group now, SIGKILL after `grace` if it is still there.
   void terminate(std::chrono::milliseconds grace);
   pid_t pid() const { return child_ ? child_->pid() : -1; }
+  // codex's warning that it could not set up its sandbox helper (then no sandboxed command can run),
+  // or "". It comes first on stderr, so the tail given to on_exit may no longer hold it.
+  const std::string& sandbox_warning() const { return sandbox_warning_; }
 
   // Each stdout line: `event` is the parsed line, or null when it was not JSON (already recorded
   // as invalid in events.jsonl).
@@ -78,6 +81,7 @@ public:
 private:
   void read_stdout();
   void read_stderr();
+  void watch_for_sandbox_warning(std::string_view chunk);
   void deliver(std::string&& line);
   void maybe_finish();
 
@@ -89,6 +93,8 @@ private:
   std::array<char, 64 * 1024> out_buf_;
   std::array<char, 8 * 1024> err_buf_;
   std::string stderr_tail_;
+  std::string stderr_line_;  // the stderr line being read, for sandbox_warning()
+  std::string sandbox_warning_;
   asio::steady_timer drain_timer_, kill_timer_;
   std::optional<process::ExitStatus> status_;
   bool stdout_done_ = false, stderr_done_ = false, finished_ = false;

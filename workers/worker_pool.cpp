@@ -65,6 +65,7 @@ struct WorkerPool::Worker {
   std::string state = "queued";
   std::string reason;
   taskdir::AgentLog log;
+  bool log_closed = false;  // between runs the worker's two files are closed (TaskWriter::close_agent)
   std::unique_ptr<ExecRun> run;
   std::unique_ptr<CapturedCommand> git;
   ExecProgress progress;  // of the current run
@@ -166,7 +167,8 @@ WorkerPool::Spawned WorkerPool::spawn(std::string name, WorkerSpec spec) {
   w.log = log;
   w.dir = task_.dir() / "agents" / name;
   w.artifacts = w.dir / "artifacts";
-  w.codex_home = w.dir / "codex-home";
+  w.codex_home = options_.codex_homes_root.empty() ? w.dir / "codex-home"
+                                                  : options_.codex_homes_root / task_.id() / name;
   w.final_file = w.artifacts / "final.json";
   w.prompt = w.spec.prompt;
   w.run_cwd = w.spec.cwd;
@@ -221,6 +223,12 @@ void WorkerPool::prepare(Worker& w) {
       throw std::runtime_error("cannot create " + w.artifacts.string() + ": " + std::strerror(errno));
     }
     seed_codex_home(options_.seed_codex_home, w.codex_home);
+    if (w.codex_home.parent_path() != w.dir) {
+      // The task directory still shows where the worker's sessions are.
+      std::error_code ec;
+      fs::create_directory_symlink(w.codex_home, w.dir / "codex-home", ec);
+      if (ec && ec != std::errc::file_exists) spdlog::warn("cannot link {}: {}", (w.dir / "codex-home").string(), ec.message());
+    }
     if (w.spec.output_schema) {
       w.schema_file = w.artifacts / "schema.json";
       write_private_file(*w.schema_file, w.spec.output_schema->dump(2) + "\n");
@@ -329,6 +337,15 @@ void WorkerPool::launch(Worker& w) {
     return;
   }
 
+  if (w.log_closed) {  // a resumed worker: its files were closed when the last run ended
+    try {
+      w.log = task_.add_agent(w.id, "exec");
+      w.log_closed = false;
+    } catch (const std::exception& e) {
+      finish(w, "failed", std::string("cannot reopen the worker's log: ") + e.what());
+      return;
+    }
+  }
   w.progress = ExecProgress{};
   w.run = std::make_unique<ExecRun>(io_, w.log);
   w.run->on_line = [this, &w](const std::string& line, const json* event) { on_line(w, line, event); };
@@ -380,6 +397,7 @@ void WorkerPool::on_line(Worker& w, const std::string& line, const json* event) 
 
 void WorkerPool::on_run_exit(Worker& w, const process::ExitStatus& status, const std::string& stderr_tail) {
   w.timeout_timer.cancel();
+  std::string sandbox_warning = w.run ? w.run->sandbox_warning() : std::string();
   // Destroyed from the loop, not from inside its own callback.
   defer([run = std::shared_ptr<ExecRun>(std::move(w.run))] {});
   w.exit = status;
@@ -396,6 +414,8 @@ void WorkerPool::on_run_exit(Worker& w, const process::ExitStatus& status, const
   end.timed_out = w.timed_out;
   end.timeout = w.spec.timeout;
   end.stderr_tail = stderr_tail;
+  end.sandboxed = w.spec.sandbox != "danger-full-access";
+  end.sandbox_warning = sandbox_warning;
   Verdict verdict = derive_verdict(w.progress, end);
 
   std::string text = read_final(w.final_file);
@@ -432,6 +452,9 @@ void WorkerPool::finish(Worker& w, const std::string& status, const std::string&
   }
   task_.event("agent." + status, std::move(fields));
   task_.set_agent_status(w.id, status);
+  // Its output is all in (the run has exited and both pipes are drained): release the two fds.
+  task_.close_agent(w.id);
+  w.log_closed = true;
   // Debug only: the outcome reaches people through the report, notifications and `coco exec`, and
   // log lines would tear `coco exec`'s redrawn progress lines.
   spdlog::debug("exec worker {} {}{}{}", w.id, status, reason.empty() ? "" : ": ", reason);
@@ -629,6 +652,7 @@ json WorkerPool::describe(const Worker& w) const {
             {"malformedLines", w.malformed + (w.run ? w.progress.malformed() : 0)},
             {"runs", w.runs},
             {"dir", w.dir.string()},
+            {"codexHome", w.codex_home.string()},
             {"spawnedAt", iso(w.spawned_at)},
             {"startedAt", w.started ? json(iso(w.started_at)) : json(nullptr)},
             {"endedAt", is_terminal(w.state) ? json(iso(w.ended_at)) : json(nullptr)},

@@ -35,6 +35,11 @@ struct PoolOptions {
   int max_parallel = 0;              // 0: the number of cores
   std::chrono::milliseconds kill_grace{2000};  // SIGTERM -> SIGKILL
   std::filesystem::path seed_codex_home;       // empty: the user's (CODEX_HOME, else ~/.codex)
+  // Where the workers' own CODEX_HOMEs go (<root>/<task id>/<worker>; agents/<worker>/codex-home links
+  // there). Not inside the task directory: codex refuses to set up its sandbox helper under the
+  // system temp dir, so a task root under /tmp would leave every sandboxed command unable to run.
+  // Empty: inside the task directory (agents/<worker>/codex-home), as tests of the pool alone do.
+  std::filesystem::path codex_homes_root;
   std::vector<std::string> reserved_names;     // agent names taken by others in the task (app-server)
 };
 

@@ -76,6 +76,20 @@ class SchemaChecker:
                     self.errors.append(f"method {asked} answered but not in the schema")
                 else:
                     self.check(spec["result"], msg["result"], f"the result of {asked}")
+# What AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer and ThreadSanitizer print. In a
+# sanitized build (./dev test runs one) a report in any child's stderr fails the test, even when the
+# child went on or exited 0.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer", "WARNING: ThreadSanitizer")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in `text` (with some context), or None."""
+    for marker in SANITIZER_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            return text[max(0, at - 200):at + 3000]
+    return None
 
 
 def scratch_dir(prefix):
@@ -149,6 +163,7 @@ class Bridge:
         self.stderr_path = self.workdir / "bridge.stderr"
         full_env = dict(os.environ)
         full_env["CODEX_HOME"] = str(codex_home)
+        full_env["COCO_HOME"] = str(self.workdir / "coco-home")  # workers' CODEX_HOMEs go there
         full_env.update(env or {})
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
@@ -361,6 +376,7 @@ class CodexTestCase(unittest.TestCase):
         self.mock = MockModel(script=(SCRIPTS / self.script) if self.script else None, text=self.script_text,
                               workdir=self.work)
         self.codex_home = write_codex_home(self.work / "codex-home", self.mock.port, model=self.model)
+        self.coco_home = self.work / "coco-home"  # for the coco processes a test starts itself
         self.bridges = []
 
     def tearDown(self):
@@ -377,11 +393,21 @@ class CodexTestCase(unittest.TestCase):
                 except (OSError, ValueError):
                     pass
         self.mock.close()
-        if os.environ.get("COCO_KEEP_TEST_DIRS"):
+        reports = []
+        for path in [b.stderr_path for b in self.bridges] + [self.mock.dir / "mock-model.log"]:
+            try:
+                report = sanitizer_report(Path(path).read_text(errors="replace"))
+            except OSError:
+                report = None
+            if report:
+                reports.append(f"{path}:\n{report}")
+        if os.environ.get("COCO_KEEP_TEST_DIRS") or reports:
             print(f"kept {self.work}")
         else:
             shutil.rmtree(self.work, ignore_errors=True)
         self.assertEqual(schema_errors, [], "coco/* messages that do not match `coco schema`")
+        if reports:
+            self.fail("sanitizer report in a child's stderr:\n" + "\n".join(reports))
 
     def bridge(self, framing="lines", extra_args=(), env=None):
         b = Bridge(self.work / f"b{len(self.bridges)}", self.codex_home, framing, extra_args, env)

@@ -62,5 +62,53 @@ class BadInputTest(CodexTestCase):
         self.assertEqual(b.close(), 0)
 
 
+class FirstBytesTest(CodexTestCase):
+    """What used to leave the bridge silent forever (issue 13): the first bytes of the stream."""
+    script = "hello.yaml"
+
+    def check_serving_after(self, framing, first_bytes, errors):
+        b = self.bridge(framing)
+        b.send_raw(first_bytes)
+        b.initialize(id="init")
+        r = b.call("coco/status", id="status")
+        self.assertEqual(r["result"]["editor"]["transport"], f"stdio, {framing} framing")
+        bad = [m for m in b.seen if m.get("error", {}).get("code") == -32052]
+        self.assertEqual(len(bad), errors, b.seen)
+        self.assertEqual(b.close(), 0)
+        for line in (b.task_dir() / "agents/app-server/runtime/events.jsonl").read_text().splitlines():
+            json.loads(line)  # every recorded line parses
+
+    def test_byte_order_mark(self):
+        self.check_serving_after("lines", b"\xef\xbb\xbf", 0)
+
+    def test_byte_order_mark_content_length(self):
+        self.check_serving_after("content-length", b"\xef\xbb\xbf", 0)
+
+    def test_junk_before_the_first_message(self):
+        self.check_serving_after("lines", b"\x00\x01garbage line\n", 1)
+
+    def test_json_scalar_first(self):
+        self.check_serving_after("content-length", b"42\r\n", 1)
+
+    def test_content_length_far_beyond_the_cap(self):
+        for length in (b"99999999999", b"9223372036854775807", b"99999999999999999999999999"):
+            with self.subTest(length=length):
+                b = self.bridge("content-length", extra_args=["--max-frame-bytes", "4096"])
+                b.initialize(id="i")
+                b.send_raw(b"Content-Length: " + length + b"\r\n\r\n{\"id\":1}")
+                b.wait_for(lambda m: m.get("error", {}).get("code") == -32052, what="a frame error")
+                # The next message is served: the stream was not swallowed.
+                self.assertEqual(b.call("coco/status", id="after")["result"]["upstream"]["state"], "ready")
+                self.assertEqual(b.close(), 0)
+
+    def test_invalid_request_keeps_its_id(self):
+        b = self.bridge("lines")
+        b.initialize()
+        b.send_raw(b'{"jsonrpc":"2.0","id":"x","method":5}\n')
+        err = b.wait_for(lambda m: m.get("error", {}).get("code") == -32600, what="an invalid request error")
+        self.assertEqual(err["id"], "x")
+        self.assertEqual(b.close(), 0)
+
+
 if __name__ == "__main__":
     unittest.main()

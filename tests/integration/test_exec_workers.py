@@ -6,7 +6,9 @@ Each worker costs ~0.5 s of CPU, so every test runs as few as it can.
 """
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -52,6 +54,12 @@ steps:
   - when: "Process exited with code 0"
     message: "the file is written"
     repeat: true
+  - when: "sandbox probe"
+    exec: "echo sandboxed-ok"
+    call_id: call_probe
+  - when: "sandbox probe"
+    message: "probe finished"
+    repeat: true
   - when: "writer"
     message: "done writing"
     repeat: true
@@ -75,10 +83,11 @@ class ExecWorkersTestCase(CodexTestCase):
     def env(self):
         env = dict(os.environ)
         env["CODEX_HOME"] = str(self.codex_home)
+        env["COCO_HOME"] = str(self.coco_home)
         return env
 
-    def coco_exec(self, *args, cwd=None):
-        task_root = self.work / "cli-tasks"
+    def coco_exec(self, *args, cwd=None, task_root=None):
+        task_root = Path(task_root or self.work / "cli-tasks")
         project = Path(cwd or self.work / "cli-project")
         project.mkdir(parents=True, exist_ok=True)
         r = subprocess.run([COCO_BIN, "exec", "--codex", codex_path(), "--task-root", str(task_root),
@@ -94,6 +103,51 @@ class ExecWorkersTestCase(CodexTestCase):
     def ok(self, response):
         self.assertIn("result", response, response)
         return response["result"]
+
+
+class TmpTaskRootTest(ExecWorkersTestCase):
+    """codex refuses to set up its sandbox helper when CODEX_HOME is under the system temp dir, and then
+    every sandboxed command fails without running while the turn still "completes". Workers keep their
+    CODEX_HOME under $COCO_HOME whatever the task root, and a worker whose sandbox could not start is
+    reported failed, never ok."""
+
+    def tmp_dir(self):
+        d = Path(tempfile.mkdtemp(prefix="coco-tmp-root-", dir="/tmp"))
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    def probe(self, report_path):
+        report = json.loads(report_path.read_text())
+        self.assertEqual(len(report["workers"]), 1)
+        return report, report["workers"][0]
+
+    def command_item(self, worker):
+        items = [e["msg"]["item"] for e in read_jsonl(Path(worker["dir"]) / "runtime" / "events.jsonl")
+                 if e.get("msg", {}).get("type") == "item.completed"
+                 and e["msg"].get("item", {}).get("type") == "command_execution"]
+        self.assertEqual(len(items), 1)
+        return items[0]
+
+    def test_a_worker_under_a_tmp_task_root_runs_its_sandboxed_command(self):
+        r, task = self.coco_exec("a sandbox probe", task_root=self.tmp_dir())
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        report, worker = self.probe(task / "shared" / "reports" / "report.json")
+        self.assertEqual(worker["status"], "completed")
+        self.assertTrue(report["ok"])
+        item = self.command_item(worker)
+        self.assertEqual(item["exit_code"], 0, item)
+        self.assertIn("sandboxed-ok", item["aggregated_output"])
+        self.assertFalse(worker["codexHome"].startswith("/tmp/"), worker["codexHome"])
+        self.assertTrue((Path(worker["dir"]) / "codex-home" / "config.toml").exists())  # linked from the task
+
+    def test_a_worker_whose_sandbox_cannot_start_is_reported_failed(self):
+        self.coco_home = self.tmp_dir()  # now CODEX_HOME lands under /tmp too: codex cannot sandbox
+        r, task = self.coco_exec("a sandbox probe", task_root=self.tmp_dir())
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        report, worker = self.probe(task / "shared" / "reports" / "report.json")
+        self.assertFalse(report["ok"])
+        self.assertEqual(worker["status"], "failed")
+        self.assertIn("could not start its sandbox", worker["reason"])
 
 
 class ExecCliTest(ExecWorkersTestCase):

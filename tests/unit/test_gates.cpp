@@ -98,14 +98,17 @@ TEST_CASE("legacy requests are answered in snake_case") {
   CHECK(c.fields["command"] == "rm -rf x");
   CHECK(codex_answer(c, *c.find_option("accept")) == json{{"decision", "approved"}});
   CHECK(codex_answer(c, *c.find_option("acceptForSession")) == json{{"decision", "approved_for_session"}});
-  CHECK(codex_answer(c, *c.find_option("decline")) == json{{"decision", "denied"}});
+  // codex's ReviewDecision has no bare "denied": a denial carries its reason, the feedback when given.
+  CHECK(codex_answer(c, *c.find_option("decline")) == json{{"decision", {{"denied", {{"rejection", "The user declined."}}}}}});
+  CHECK(codex_answer(c, *c.find_option("decline"), nullptr, "use make") ==
+        json{{"decision", {{"denied", {{"rejection", "use make"}}}}}});
   CHECK(codex_answer(c, *c.find_option("cancel")) == json{{"decision", "abort"}});
   Prompt f = make_prompt("applyPatchApproval", {{"conversationId", "t"}, {"callId", "c"},
                                                 {"fileChanges", {{"a.txt", {{"type", "add"}, {"content", "x\n"}}}}}});
   CHECK(f.kind == GateKind::FileChange);
   CHECK(f.fields["changes"][0]["newText"] == "x\n");
   CHECK(f.fields["changes"][0]["diff"] == "--- /dev/null\n+++ a.txt\n@@ -0,0 +1,1 @@\n+x\n");
-  CHECK(codex_answer(f, *f.find_option("decline")) == json{{"decision", "denied"}});
+  CHECK(codex_answer(f, *f.find_option("decline"))["decision"].contains("denied"));
 }
 
 TEST_CASE("permissions are granted as a subset with a scope, not a decision") {

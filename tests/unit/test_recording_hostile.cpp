@@ -3,6 +3,7 @@
 // are written plainly or with JSON escapes.
 
 #include "protocol/json_text.h"
+#include "taskdir/fs_util.h"
 #include "taskdir/record_lines.h"
 #include "taskdir/redact.h"
 #include "taskdir/task_reader.h"
@@ -269,4 +270,22 @@ TEST_CASE("recording: on a full disk every lost record is counted and task.yaml 
   CHECK(reported == task->lost_records);
   CHECK_FALSE(fs::exists(dir / ".reserve"));
   CHECK(render_transcript(dir).find("Recording: INCOMPLETE") != std::string::npos);
+}
+
+TEST_CASE("fuzz regressions: times far apart in task files, numbers that overflow a double") {
+  // fuzz_task_reader: created in the year 1012 and updated in 2025 overflowed the clock's nanoseconds
+  // (signed overflow, reported by UBSan) when the transcript computed the duration.
+  CHECK_FALSE(detail::parse_iso_utc("1012-03-01T10:00:00Z").has_value());
+  CHECK_FALSE(detail::parse_iso_utc("9999-03-01T10:00:00Z").has_value());
+  CHECK(detail::parse_iso_utc("2025-03-01T10:00:00.5Z").has_value());
+  coco::test::TempDir tmp("coco-fuzz-regression");
+  fs::path dir = tmp.path / "20250301T100000Z-abcdef";
+  coco::test::write_text(dir / "task.yaml", "id: 20250301T100000Z-abcdef\nstatus: completed\n"
+                                            "created: 1012-03-01T10:00:00Z\nupdated: 2025-03-01T10:00:00Z\n");
+  CHECK(render_transcript(dir).find("Task 20250301T100000Z-abcdef") != std::string::npos);
+  // fuzz_message: "1e999" passed the strict check but nlohmann refuses it (covered in test_json_text.cpp);
+  // a record holding it is recorded as text.
+  std::string out;
+  CHECK(finish_record_lines("{\"seq\":1,\"ts\":\"t\",\"dir\":\"d\",\"msg\":[1e999]}\n", out));
+  CHECK(out.find("\"raw\":\"[1e999]\"") != std::string::npos);
 }

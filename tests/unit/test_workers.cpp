@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,20 +106,23 @@ struct PoolFixture {
 
   // Runs the loop until `done` or a generous deadline (a hang fails the test instead of blocking it).
   template <typename Pred>
-  void run_until(Pred done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(50));
+  void run_until(Pred done, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (io.stopped()) io.restart();  // it stops whenever it runs out of work
+      io.run_one_for(std::chrono::milliseconds(50));
+    }
     REQUIRE(done());
   }
 
-  json join_all() {
+  json join_all(std::chrono::seconds limit = std::chrono::seconds(20)) {
     json report;
     bool got = false;
     pool->join({}, std::chrono::milliseconds(0), [&](const json& r) {
       report = r;
       got = true;
     });
-    run_until([&] { return got; });
+    run_until([&] { return got; }, limit);
     return report;
   }
 
@@ -637,4 +641,81 @@ TEST_CASE("workers: a join with a timeout reports what is still running") {
   CHECK(f.pool->describe("slow")["status"] == "cancelled");
   CHECK(f.pool->all_finished());
   CHECK_THROWS_AS(f.pool->spawn("", f.spec("late")), std::invalid_argument);
+}
+
+TEST_CASE("workers: a completed turn whose sandbox could not start is a failure") {
+  ExecProgress p;
+  p.observe(json::parse(R"({"type":"thread.started","thread_id":"t"})"));
+  p.observe(json::parse(R"({"type":"item.completed","item":{"type":"command_execution","command":"echo hi",
+    "aggregated_output":"bwrap: execvp codex-linux-sandbox: No such file or directory\n","exit_code":1}})"));
+  p.observe(json::parse(R"({"type":"turn.completed","usage":{}})"));
+  RunEnd end;
+  end.exit = exited(0);
+  Verdict v = derive_verdict(p, end);
+  CHECK(v.status == "failed");
+  CHECK(v.reason.find("could not start its sandbox") != std::string::npos);
+  CHECK(v.reason.find("bwrap: execvp codex-linux-sandbox") != std::string::npos);
+
+  // codex does not always report the failed command; its warning on stderr is enough, when sandboxed.
+  ExecProgress quiet;
+  quiet.observe(json::parse(R"({"type":"turn.completed","usage":{}})"));
+  RunEnd warned;
+  warned.exit = exited(0);
+  warned.sandbox_warning = "WARNING: proceeding, even though we could not create PATH aliases: Refusing to create helper binaries";
+  CHECK(derive_verdict(quiet, warned).status == "failed");
+  warned.sandboxed = false;  // danger-full-access runs no sandbox: nothing was lost
+  CHECK(derive_verdict(quiet, warned).status == "completed");
+  // A command that merely mentions the helper's name is no failure.
+  ExecProgress mention;
+  mention.observe(json::parse(R"({"type":"item.completed","item":{"type":"command_execution","aggregated_output":"see codex-linux-sandbox --help\n"}})"));
+  CHECK(mention.sandbox_failure().empty());
+}
+
+namespace {
+std::size_t open_fds(const std::string& containing = "") {
+  std::size_t n = 0;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = fs::read_symlink(entry.path(), ec).string();
+    if (containing.empty() || target.find(containing) != std::string::npos) ++n;
+  }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("workers: each finished worker's files are closed: 50 workers leave the fd count where it was") {
+  PoolFixture f(8);
+  const std::string agents = (f.task->dir() / "agents").string() + "/";
+  // The disk thread closes a worker's two files once their last records are written, and the loop
+  // releases each finished run (its pipes, its pidfd) from a posted handler: poll both, with a deadline.
+  auto wait_for_agent_files_closed = [&] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      if (f.io.stopped()) f.io.restart();
+      f.io.poll();
+      if (open_fds(agents) == 0 || std::chrono::steady_clock::now() > deadline) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  // One worker first: the loop's own descriptors (epoll, timers) are created on first use and stay.
+  f.pool->spawn("warmup", f.spec("answer"));
+  f.join_all();
+  wait_for_agent_files_closed();
+  std::size_t before = open_fds();
+  for (int i = 0; i < 50; ++i) f.pool->spawn("", f.spec(i % 2 ? "answer" : "fail please"));
+  json report = f.join_all(std::chrono::seconds(120));  // 50 processes on a busy 2-core machine
+  CHECK(report["workers"].size() == 51);
+  wait_for_agent_files_closed();
+  CHECK(open_fds(agents) == 0);
+  CHECK(open_fds() == before);
+
+  // A resumed worker reopens its files and appends, its seq going on.
+  f.pool->resume("warmup", "again");
+  f.join_all();
+  wait_for_agent_files_closed();
+  CHECK(open_fds() == before);
+  f.flush();
+  auto records = coco::taskdir::read_jsonl(f.task->dir() / "agents" / "warmup" / "runtime" / "events.jsonl");
+  REQUIRE(records.size() >= 8);
+  for (std::size_t i = 0; i < records.size(); ++i) CHECK(records[i]["seq"] == i + 1);
 }
