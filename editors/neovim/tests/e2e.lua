@@ -76,6 +76,8 @@ steps:
     message: "Continued after the restart: swordfish."
   - when: "after the restart"
     message: "A new thread: I know no password."
+  - when: "after the stop"
+    message: "Hello from a new task."
 ]]
 
 local project = E.work .. "/project"
@@ -255,6 +257,11 @@ T.test("an approval answered elsewhere closes its popup", function()
   end, "the turn to complete", E.TIMEOUT, diagnostics)
   T.contains(transcript(), "accept (directory)")
   T.eq(E.read_file(project .. "/elsewhere.txt"), "elsewhere\n")
+  -- The bridge withdrew its request ($/cancelRequest) and took our -32800 as the acknowledgement:
+  -- nothing reached it as a late answer.
+  local events_file = E.read_file(coco._state().session.task_dir .. "/events.jsonl")
+  T.contains(events_file, '"type":"gate.resolved"')
+  T.not_contains(events_file, "gate.lateAnswer")
 end)
 
 -- Stands in for a picker plugin: records what vim.ui.select was given; choose(index) answers.
@@ -416,6 +423,10 @@ T.test("a worker started with :CocoExec completes, shown live", function()
   T.contains(text, "The worker did its job.")
   T.contains(text, "**Worker completed**: " .. worker.id)
   T.eq(coco.status(), "Coco: idle")
+  -- tests/run points COCO_HOME at the scratch directory: the worker's CODEX_HOME is made there.
+  local task_id = coco._state().session.info.taskId
+  T.truthy(E.exists(os.getenv("COCO_HOME") .. "/codex-homes/" .. task_id .. "/" .. worker.id),
+    "the worker's CODEX_HOME under the scratch COCO_HOME")
 end)
 
 T.test(":CocoTasks lists the task directories and opens one as a transcript read from disk", function()
@@ -454,6 +465,14 @@ T.test("the User events fired with their data", function()
   T.truthy(#events.CocoTurnStarted >= 6, "CocoTurnStarted for each turn")
   T.eq(#events.CocoTurnCompleted, #events.CocoTurnStarted, "as many completed as started")
   T.truthy(#events.CocoApprovalRequested >= 5, "CocoApprovalRequested for each gate")
+  -- The bridge reports every resolution, our own answers too: still one event per gate.
+  local resolved = {}
+  for _, e in ipairs(events.CocoApprovalResolved) do
+    resolved[e.gateId] = (resolved[e.gateId] or 0) + 1
+  end
+  for _, e in ipairs(events.CocoApprovalRequested) do
+    T.eq(resolved[e.gateId], 1, "gate " .. tostring(e.gateId) .. " resolved once")
+  end
   T.eq(#events.CocoApprovalResolved, #events.CocoApprovalRequested, "each gate resolved once")
   local statuses = {}
   for _, e in ipairs(events.CocoTurnCompleted) do
@@ -488,7 +507,7 @@ T.test("killing the bridge mid-session; the next prompt continues the same task 
   T.wait_for(function()
     return session.turn_id == nil
   end, "the turn to end", E.TIMEOUT, diagnostics)
-  local task_dir, thread_id, pid = session.task_dir, session.thread_id, session.proc.pid
+  local task_dir, task_id, thread_id, pid = session.task_dir, session.info.taskId, session.thread_id, session.proc.pid
   local uv = vim.uv or vim.loop
   uv.kill(pid, 9)
   T.wait_for(function()
@@ -499,14 +518,17 @@ T.test("killing the bridge mid-session; the next prompt continues the same task 
   wait_transcript("Continued after the restart: swordfish.", E.TIMEOUT)
   T.not_contains(transcript(), "A new thread: I know no password.")
   T.eq(session.thread_id, thread_id, "the same thread")
+  -- The new bridge (`coco bridge --task DIR`) says which task it writes: the same one.
   T.eq(session.task_dir, task_dir, "the same task directory")
-  local connected = 0
+  T.eq(session.info.taskId, task_id, "the same task id")
+  T.not_contains(transcript(), "could not be continued")
+  local seen = {}
   for line in E.read_file(task_dir .. "/events.jsonl"):gmatch("[^\n]+") do
-    if vim.json.decode(line).type == "client.connected" then
-      connected = connected + 1
-    end
+    local type = vim.json.decode(line).type
+    seen[type] = (seen[type] or 0) + 1
   end
-  T.eq(connected, 2, "two client.connected records in the task's events.jsonl")
+  T.eq(seen["task.resumed"], 1, "the task directory records its continuation")
+  T.eq(seen["client.connected"], 2, "two client.connected records in the task's events.jsonl")
 end)
 
 T.test(":CocoStop stops the bridge, which finishes the task directory", function()
@@ -520,6 +542,26 @@ T.test(":CocoStop stops the bridge, which finishes the task directory", function
   end, "the bridge process to end", E.TIMEOUT, diagnostics)
   local last = vim.split(vim.trim(E.read_file(task_dir .. "/events.jsonl")), "\n", { plain = true })
   T.eq(vim.json.decode(last[#last]).type, "task.completed")
+end)
+
+T.test("after :CocoStop the next prompt starts a new task; :CocoTasks lists it first", function()
+  local session = coco._state().session
+  local old_id = session.info.taskId
+  vim.cmd("CocoPrompt after the stop")
+  wait_transcript("Hello from a new task.")
+  local new_id = session.info.taskId
+  T.truthy(new_id ~= old_id, "a new task (" .. tostring(new_id) .. ")")
+  local picker = stub_select()
+  vim.cmd("CocoTasks")
+  T.wait_for(function()
+    return picker.on_choice ~= nil
+  end, ":CocoTasks to offer the tasks", E.TIMEOUT, diagnostics)
+  picker.restore()
+  T.eq(#picker.labels, 2)
+  T.contains(picker.labels[1], new_id, "the newest first")
+  T.contains(picker.labels[1], "running")
+  T.contains(picker.labels[2], old_id)
+  T.contains(picker.labels[2], "completed")
 end)
 
 T.main(function()

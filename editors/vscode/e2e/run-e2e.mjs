@@ -5,8 +5,10 @@
 //   COCO_BIN=build/cli/coco COCO_SOURCE_DIR=. node e2e/run-e2e.mjs   (after npm run package)
 //
 // Scenarios: "Coco: Send Prompt" shows the agent's answer; a command's approval dialog appears,
-// "Allow once" runs it and "Deny" does not; a file change opens the diff editor and is written only
-// when allowed. The approval dialog's screenshot is kept in the scratch directory (path printed).
+// "Allow once" runs it and "Deny" does not; a file change opens the diff editor (an update with the
+// old and new texts side by side) and is written only when allowed; an approval answered through the
+// task directory closes; exec workers; "Coco: Open Task". The approval dialog's screenshot is kept
+// in the scratch directory (path printed).
 // Every wait has a deadline; nothing sleeps a fixed time.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -64,6 +66,16 @@ const SCRIPT = `steps:
       *** End Patch
   - when: "create the file"
     message: "Created hello.txt."
+  - when: "change the file"
+    patch: |
+      *** Begin Patch
+      *** Update File: hello.txt
+      @@
+      -hi there
+      +hi again
+      *** End Patch
+  - when: "change the file"
+    message: "Changed hello.txt."
   - when: "propose another file"
     patch: |
       *** Begin Patch
@@ -165,8 +177,10 @@ async function main() {
   const userData = path.join(scratch, 'user-data');
   const extensions = path.join(scratch, 'extensions');
   const codexHome = path.join(scratch, 'codex-home');
+  // The bridge's COCO_HOME (config file, workers' CODEX_HOMEs): nothing of the test lands in ~/.coco.
+  const cocoHome = path.join(scratch, 'coco-home');
   const artifacts = path.join(scratch, 'artifacts');
-  for (const d of [ws, path.join(userData, 'User'), extensions, artifacts]) mkdirSync(d, { recursive: true });
+  for (const d of [ws, path.join(userData, 'User'), extensions, artifacts, cocoHome]) mkdirSync(d, { recursive: true });
   step(`scratch directory ${scratch}`);
 
   const cleanups = [];
@@ -185,11 +199,13 @@ async function main() {
       'extensions.autoCheckUpdates': false,
       'telemetry.telemetryLevel': 'off',
       'chat.disableAIFeatures': true,
+      // The (empty) secondary side bar would leave the editor too narrow for a side-by-side diff.
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
       // The Coco view is on screen during this test; "always" lets it check the approval notification.
       'coco.notifyApprovals': 'always',
     }, null, 2));
 
-    const env = { ...process.env, PATH: `${node24}:${process.env.PATH}`, CODEX_HOME: codexHome };
+    const env = { ...process.env, PATH: `${node24}:${process.env.PATH}`, CODEX_HOME: codexHome, COCO_HOME: cocoHome };
     const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--config', path.join(scratch, 'code-server.yaml')];
     step('installing the .vsix into code-server');
     const install = spawnSync(codeServer, [...common, '--install-extension', VSIX], { env, encoding: 'utf8' });
@@ -272,6 +288,30 @@ async function main() {
     await waitForTranscript(page, 'Created hello.txt.');
     await until('the diff editor to close after the answer', async () => (await page.locator('.monaco-diff-editor').count()) === 0);
 
+    // An update: the bridge's old and new texts side by side.
+    await runCommand(page, 'Coco: New Thread');
+    step('Send Prompt: change the file');
+    await sendPrompt(page, 'change the file');
+    const updateDiff = page.locator('.monaco-diff-editor').first();
+    await updateDiff.waitFor({ timeout: DEADLINE_MS });
+    const updateDialog = await waitForDialog(page, 'hello.txt');
+    await until('the old text on the left and the new text on the right, side by side', async () => {
+      const original = updateDiff.locator('.editor.original');
+      const modified = updateDiff.locator('.editor.modified');
+      const [left, right] = [await original.boundingBox(), await modified.boundingBox()];
+      // An inline diff (what VS Code shows in a narrow editor) hides the original editor.
+      if (!left || !right || left.width < 100 || left.x >= right.x) return false;
+      const oldText = normalize(await original.locator('.view-lines').first().innerText());
+      const newText = normalize(await modified.locator('.view-lines:not(.line-delete)').first().innerText());
+      return oldText.includes('hi there') && !oldText.includes('hi again') && newText.includes('hi again') && !newText.includes('hi there');
+    });
+    await page.screenshot({ path: path.join(artifacts, 'file-update-dialog.png') });
+    if (readFileSync(path.join(ws, 'hello.txt'), 'utf8') !== 'hi there\n') throw new Error('hello.txt changed before the approval');
+    await updateDialog.getByRole('button', { name: 'Allow once', exact: true }).click();
+    await until('hello.txt to be updated', () => readFileSync(path.join(ws, 'hello.txt'), 'utf8') === 'hi again\n');
+    await waitForTranscript(page, 'Changed hello.txt.');
+    await until('the diff editor to close after the answer', async () => (await page.locator('.monaco-diff-editor').count()) === 0);
+
     await runCommand(page, 'Coco: New Thread');
     step('Send Prompt: propose another file (denied)');
     await sendPrompt(page, 'propose another file');
@@ -337,7 +377,7 @@ async function main() {
     }
     if (ok) {
       // Keep the artifacts (screenshots, code-server log); drop the heavy state.
-      for (const d of [userData, extensions, codexHome]) rmSync(d, { recursive: true, force: true });
+      for (const d of [userData, extensions, codexHome, cocoHome]) rmSync(d, { recursive: true, force: true });
     }
     console.log(`e2e artifacts: ${artifacts}`);
   }

@@ -1,6 +1,7 @@
 -- Approval gates as popups: one floating window per gate (keyed by gateId, so a gate asked again
 -- replaces its popup), one key per option in the bridge's order, feedback, a diff view for file
--- changes; or vim.ui.select, so picker plugins take over.
+-- changes; or vim.ui.select, so picker plugins take over. Whatever resolves a gate (our answer, a
+-- policy, the task directory...), the bridge reports it once with coco/approval/resolved.
 local transcript = require("coco.transcript")
 
 local M = {}
@@ -47,10 +48,9 @@ function M.popup_lines(prompt)
         head = head .. " → " .. M.display_path(change.movePath)
       end
       lines[#lines + 1] = head
-      if change.textsOmitted and not change.diff then
-        lines[#lines + 1] = "(too large to show here)"
-      else
-        vim.list_extend(lines, transcript.change_diff_lines(change))
+      vim.list_extend(lines, transcript.change_diff_lines(change))
+      if change.textsOmitted then
+        lines[#lines + 1] = "(no diff view: " .. (change.omittedReason or "the texts were left out") .. ")"
       end
     end
   else
@@ -76,11 +76,11 @@ local Approvals = {}
 Approvals.__index = Approvals
 
 -- hooks:
---   answered(gate, option, feedback)   after an answer was sent
 --   closed(gate)                       the gate is gone (answered or resolved elsewhere)
 --   transcript_visible() -> bool
 function M.new(config, hooks)
-  return setmetatable({ config = config, hooks = hooks, gates = {}, asked = 0 }, Approvals)
+  -- gates: the open ones by id; answers: what we answered, by gate id, until the bridge reports it.
+  return setmetatable({ config = config, hooks = hooks, gates = {}, answers = {}, asked = 0 }, Approvals)
 end
 
 -- Shows a gate. answer(optionId, feedback, answers) sends the choice to the bridge.
@@ -89,6 +89,7 @@ function Approvals:ask(prompt, answer)
   if old then
     self:close_views(old)
   end
+  self.answers[prompt.gateId] = nil -- asked again: the bridge could not use our answer
   self.asked = self.asked + 1
   local gate = { id = prompt.gateId, prompt = prompt, answer = answer, order = self.asked }
   self.gates[gate.id] = gate
@@ -145,8 +146,8 @@ function Approvals:choose(gate_id, index, feedback)
       return
     end
     self:forget(gate)
+    self.answers[gate_id] = { option = option, feedback = feedback }
     gate.answer(option.id, feedback, answers)
-    self.hooks.answered(gate, option, feedback)
   end
   local questions = gate.prompt.questions
   if gate.prompt.kind == "userInput" and option.kind == "allowOnce" and type(questions) == "table" and #questions > 0 then
@@ -175,13 +176,17 @@ function Approvals:ask_questions(questions, done)
   ask(1)
 end
 
--- The gate was resolved by someone else (policy, timeout, another client, the turn ended).
+-- The bridge reports gate_id resolved: by our answer (its popup is already closed) or by someone
+-- else (a policy, a timeout, the task directory, the turn ended), which closes its popup. Returns
+-- what we answered ({option, feedback}), if we did.
 function Approvals:resolved(gate_id)
   local gate = self.gates[gate_id]
   if gate then
     self:forget(gate)
   end
-  return gate
+  local ours = self.answers[gate_id]
+  self.answers[gate_id] = nil
+  return ours
 end
 
 -- The bridge is gone: every gate with it.
@@ -189,6 +194,7 @@ function Approvals:clear()
   for _, gate in pairs(self.gates) do
     self:forget(gate)
   end
+  self.answers = {}
 end
 
 function Approvals:forget(gate)

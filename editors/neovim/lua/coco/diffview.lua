@@ -1,7 +1,5 @@
 -- A proposed file change in a native vimdiff: a new tab with the file as it is now on the left and
 -- the proposed content on the right (read-only). `q` closes the tab and returns to the popup.
-local transcript = require("coco.transcript")
-
 local M = {}
 
 local function text_lines(text)
@@ -10,55 +8,6 @@ local function text_lines(text)
     table.remove(lines)
   end
   return lines
-end
-
--- Applies a unified diff to a list of lines. Hunks are applied by their line numbers (context
--- lines are trusted, not checked): enough to preview what codex proposes.
-function M.apply_unified_diff(old_lines, diff)
-  local out, pos, in_hunk = {}, 1, false
-  for _, line in ipairs(text_lines(diff)) do
-    local start = line:match("^@@ %-(%d+)")
-    if start then
-      start = math.max(tonumber(start), 1)
-      -- "@@ -0,0 +1 @@" (an empty file) and "@@ -3,2 ..." both start copying before that line.
-      while pos < start and old_lines[pos] ~= nil do
-        out[#out + 1] = old_lines[pos]
-        pos = pos + 1
-      end
-      in_hunk = true
-    elseif in_hunk then
-      local mark, rest = line:sub(1, 1), line:sub(2)
-      if mark == "+" then
-        out[#out + 1] = rest
-      elseif mark == "-" then
-        pos = pos + 1
-      elseif mark == " " or line == "" then
-        out[#out + 1] = old_lines[pos] or rest
-        pos = pos + 1
-      end -- "\ No newline at end of file" and anything else: nothing to apply
-    end
-  end
-  while old_lines[pos] ~= nil do
-    out[#out + 1] = old_lines[pos]
-    pos = pos + 1
-  end
-  return out
-end
-
--- The content after the change: newText when the bridge sends it, else rebuilt from the diff.
-function M.proposed_lines(change, current_lines)
-  if change.newText ~= nil then
-    return text_lines(change.newText)
-  end
-  local kind = transcript.change_kind(change)
-  if kind == "delete" then
-    return {}
-  end
-  local diff = change.diff or ""
-  if kind == "add" and not diff:find("\n@@", 1, true) and not diff:match("^@@") then
-    return text_lines(diff) -- codex sends the whole new file as the "diff" of an add
-  end
-  return M.apply_unified_diff(kind == "add" and {} or current_lines, diff)
 end
 
 local function scratch(name, lines, filetype)
@@ -76,16 +25,18 @@ local function scratch(name, lines, filetype)
 end
 
 -- Opens the diff tab. opts.on_close() runs when it closes. Returns {close = fn} or nil.
+-- The bridge gives every change its texts: oldText (the file on disk when codex asked; null for an
+-- add) and newText (the content after the change; null for a delete), unless textsOmitted.
 function M.open(change, opts)
   opts = opts or {}
-  if change.textsOmitted and change.newText == nil then
-    vim.notify("Coco: this change is too large for a diff view", vim.log.levels.WARN)
+  if change.textsOmitted then
+    vim.notify("Coco: no diff view for this change: " .. (change.omittedReason or "the bridge left its texts out"),
+      vim.log.levels.WARN)
     return nil
   end
   local path = change.path or "?"
+  -- The real file, when there is one: its buffer, with its filetype; the user may read around.
   local exists = vim.fn.filereadable(path) == 1
-  local current = exists and vim.fn.readfile(path) or text_lines(change.oldText)
-  local proposed = M.proposed_lines(change, current)
 
   vim.cmd("tabnew")
   local tab = vim.api.nvim_get_current_tabpage()
@@ -94,13 +45,14 @@ function M.open(change, opts)
   if exists then
     vim.cmd("edit " .. vim.fn.fnameescape(path))
   else
-    scratch("coco://current/" .. vim.fn.fnamemodify(path, ":~:."), current)
+    scratch("coco://current/" .. vim.fn.fnamemodify(path, ":~:."), text_lines(change.oldText))
   end
   local filetype = vim.bo.filetype
   vim.cmd("diffthis")
   vim.cmd("rightbelow vnew")
   local right_win = vim.api.nvim_get_current_win()
-  local right_buf = scratch("coco://proposed/" .. vim.fn.fnamemodify(path, ":~:."), proposed, filetype)
+  local target = vim.fn.fnamemodify(change.movePath or path, ":~:.")
+  local right_buf = scratch("coco://proposed/" .. target, text_lines(change.newText), filetype)
   vim.cmd("diffthis")
 
   local closed = false

@@ -56,12 +56,16 @@ local function on_session_event(method, params)
       vim.notify("Coco: turn " .. tostring(turn.status), vim.log.levels.INFO)
     end
   elseif method == "coco/approval/resolved" then
-    local gate = state.approvals:resolved(params.gateId)
-    if gate and gate.respond then
-      -- Still one answer to the bridge's request: it no longer needs one.
-      gate.respond(nil, { code = require("coco.jsonrpc").REQUEST_CANCELLED, message = "resolved by " .. tostring(params.by) })
+    -- Sent once per gate, whoever resolved it, our own answers included: the one place that tells
+    -- the transcript and fires the event. (A request still open for the gate was withdrawn with
+    -- $/cancelRequest, which the connection answered.)
+    local ours = state.approvals:resolved(params.gateId)
+    local choice, by = params.optionId or "closed", params.by
+    if ours and by == "editor" and ours.option.id == params.optionId then
+      choice = (ours.option.label or ours.option.id) .. (ours.feedback and (" — " .. ours.feedback) or "")
+      by = "you"
     end
-    apply("coco.gateResolved", { gateId = params.gateId, choice = params.optionId or "closed", by = params.by })
+    apply("coco.gateResolved", { gateId = params.gateId, choice = choice, by = by })
     user_event("CocoApprovalResolved", { gateId = params.gateId, optionId = params.optionId, by = params.by })
   elseif method == "coco/approval/answerRejected" then
     state.session:log("warn", ("answer to %s rejected: %s"):format(tostring(params.gateId), tostring(params.reason)))
@@ -127,14 +131,6 @@ local function build(config)
   s.approvals = require("coco.approvals").new(config, {
     transcript_visible = function()
       return s.view:visible()
-    end,
-    answered = function(gate, option, feedback)
-      apply("coco.gateResolved", {
-        gateId = gate.id,
-        choice = option.label .. (feedback and (" — " .. feedback) or ""),
-        by = "you",
-      })
-      user_event("CocoApprovalResolved", { gateId = gate.id, optionId = option.id, by = "editor" })
     end,
     closed = function() end,
   })

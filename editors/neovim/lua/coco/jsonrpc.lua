@@ -5,7 +5,8 @@
 --   * line_buffer(): turns chunks split anywhere into complete lines;
 --   * classify():    tells requests, notifications and responses apart;
 --   * connection():  matches responses to our requests, dispatches the bridge's messages on the
---                    main loop, and answers every request the bridge sends exactly once.
+--                    main loop, and answers every request the bridge sends exactly once (a request
+--                    the bridge withdraws with $/cancelRequest is answered here, with -32800).
 -- The transport (a write function) and the scheduler are injected, so tests drive it with strings.
 local M = {}
 
@@ -193,6 +194,9 @@ function Connection:dispatch(msg)
       waiting.callback(nil, msg.result)
     end
   elseif kind == "notification" then
+    if msg.method == "$/cancelRequest" then
+      return self:withdraw((msg.params or {}).id)
+    end
     self.on_notification(msg.method, msg.params or {})
   elseif kind == "request" then
     self:dispatch_request(msg)
@@ -201,12 +205,18 @@ function Connection:dispatch(msg)
   end
 end
 
+-- respond(result, err) returns true when the answer was sent; false when it could not be written,
+-- or the request was already answered or withdrawn (its answer is not needed any more).
 function Connection:dispatch_request(msg)
   local id = msg.id
-  local answered = false
+  local answered, withdrawn = false, false
   local function respond(result, err)
     if answered then
-      self.log("warn", ("request %s (%s) was already answered"):format(tostring(id), msg.method))
+      if withdrawn then
+        self.log("debug", ("request %s (%s) was withdrawn; answer dropped"):format(tostring(id), msg.method))
+      else
+        self.log("warn", ("request %s (%s) was already answered"):format(tostring(id), msg.method))
+      end
       return false
     end
     answered = true
@@ -216,7 +226,11 @@ function Connection:dispatch_request(msg)
     end
     return self:send({ id = id, result = result == nil and vim.NIL or result })
   end
-  self.incoming[id] = { method = msg.method, params = msg.params, respond = respond }
+  local function withdraw()
+    withdrawn = true
+    respond(nil, { code = M.REQUEST_CANCELLED, message = "withdrawn by the bridge" })
+  end
+  self.incoming[id] = { method = msg.method, params = msg.params, respond = respond, withdraw = withdraw }
   local ok, failure = pcall(self.on_request, msg.method, msg.params or {}, respond)
   if not ok and not answered then
     self.log("error", ("handler for %s failed: %s"):format(msg.method, tostring(failure)))
@@ -224,7 +238,17 @@ function Connection:dispatch_request(msg)
   end
 end
 
--- The requests from the bridge still waiting for our answer: {id = {method, params, respond}}.
+-- $/cancelRequest {id}: the bridge no longer needs that answer (for an approval: it was resolved
+-- elsewhere, and coco/approval/resolved follows). LSP's acknowledgement is the error -32800; the
+-- handler's own answer, if it comes later, is dropped. An id we already answered is ignored.
+function Connection:withdraw(id)
+  local request = id ~= nil and self.incoming[id]
+  if request then
+    request.withdraw()
+  end
+end
+
+-- The requests from the bridge still waiting for our answer: {id = {method, params, respond, withdraw}}.
 function Connection:unanswered()
   return self.incoming
 end

@@ -177,6 +177,9 @@ function Session:start(callback)
     if self.generation ~= generation then
       return
     end
+    if ierr and ierr.code == jsonrpc.CONNECTION_CLOSED then
+      return -- it exited before answering: on_exit told why
+    end
     if ierr then
       self:report_error("The bridge refused initialize: " .. error_text(ierr))
       self:stop_process()
@@ -184,11 +187,6 @@ function Session:start(callback)
     end
     conn:notify("initialized")
     self.info = (result or {}).coco or {}
-    if continue_dir and self.info.taskDir ~= continue_dir then
-      self:emit("coco.info", {
-        text = "This bridge did not continue the task (no --task support?); the conversation goes on in a new task",
-      })
-    end
     self.task_dir = self.info.taskDir
     self.thread_loaded = false
     self.continue_task = false
@@ -223,10 +221,19 @@ function Session:on_exit(generation, code)
   if expected then
     self:log("info", "the bridge stopped (exit code " .. tostring(code) .. ")")
   else
+    -- A bridge started with --task that exits before it is ready could not continue the task (it
+    -- is gone, or another bridge writes it): trying again would fail the same way.
+    local refused = was_starting and self.continue_task
+    if refused then
+      self.task_dir = nil
+    end
     self.continue_task = self.task_dir ~= nil
     self:report_error(("The bridge exited with code %s"):format(tostring(code)), tail ~= "" and tail or nil,
       { bridgeExited = true })
     self:emit("coco.bridgeExited", { code = code, stderr = tail, wasStarting = was_starting })
+    if refused then
+      self:emit("coco.info", { text = "The task could not be continued; the next command starts a new one" })
+    end
   end
   self:emit("coco.stopped", { code = code, expected = expected })
   local waiters = self.start_waiters

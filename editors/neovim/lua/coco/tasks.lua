@@ -1,6 +1,5 @@
--- Task directories (:CocoTasks): the list comes from `coco task ls --json`, or, with a coco that
--- lacks it, from the task.yaml files themselves; a task opens as the transcript `coco task show`
--- rebuilds from its directory. No bridge needs to run.
+-- Task directories (:CocoTasks): the list comes from `coco task ls --json` (newest first), and a
+-- task opens as the transcript `coco task show` rebuilds from its directory. No bridge needs to run.
 local compat = require("coco.compat")
 local config_mod = require("coco.config")
 local process = require("coco.process")
@@ -21,52 +20,6 @@ function M.task_root(config)
   return vim.fn.expand("~/.coco/tasks")
 end
 
--- The top-level scalar keys of a task.yaml (the writer double-quotes free text, JSON-style).
-function M.parse_task_yaml(text)
-  local task = {}
-  for _, line in ipairs(vim.split(text, "\n", { plain = true })) do
-    local key, value = line:match("^([%w_]+):%s*(.-)%s*$")
-    if key and value ~= "" then
-      if value:sub(1, 1) == '"' then
-        local ok, decoded = pcall(vim.json.decode, value)
-        value = ok and decoded or value:sub(2, -2)
-      end
-      task[key] = value
-    end
-  end
-  return task
-end
-
-local function bridge_alive(pid)
-  pid = tonumber(pid)
-  if not pid or pid <= 0 then
-    return false
-  end
-  local ok = compat.uv.kill(pid, 0)
-  return ok == 0 or ok == true
-end
-
--- Reads the task directories under root, oldest first.
-function M.scan(root)
-  local tasks = {}
-  for _, file in ipairs(vim.fn.glob(root .. "/*/task.yaml", false, true)) do
-    local ok, lines = pcall(vim.fn.readfile, file)
-    if ok then
-      local task = M.parse_task_yaml(table.concat(lines, "\n"))
-      task.dir = vim.fn.fnamemodify(file, ":h")
-      task.id = task.id or vim.fn.fnamemodify(task.dir, ":t")
-      if task.status == "running" and not bridge_alive(task.bridge_pid) then
-        task.status = "interrupted"
-      end
-      tasks[#tasks + 1] = task
-    end
-  end
-  table.sort(tasks, function(a, b)
-    return a.id < b.id
-  end)
-  return tasks
-end
-
 local function with_root(config, argv)
   if config.task_root then
     vim.list_extend(argv, { "--task-root", config.task_root })
@@ -74,17 +27,18 @@ local function with_root(config, argv)
   return argv
 end
 
--- callback(tasks) with the tasks oldest first.
+-- callback(tasks) with the tasks newest first, or callback(nil, error text).
 function M.list(config, callback)
   local argv = with_root(config, vim.list_extend(config_mod.cli_prefix(config), { "task", "ls", "--json" }))
-  process.run(argv, function(code, stdout)
-    if code == 0 then
-      local ok, tasks = pcall(vim.json.decode, stdout, { luanil = { object = true } })
-      if ok and type(tasks) == "table" and compat.islist(tasks) then
-        return callback(tasks)
-      end
+  process.run(argv, function(code, stdout, stderr)
+    if code ~= 0 then
+      return callback(nil, ("`%s` failed (exit code %d): %s"):format(table.concat(argv, " "), code, vim.trim(stderr)))
     end
-    callback(M.scan(M.task_root(config)))
+    local ok, tasks = pcall(vim.json.decode, stdout, { luanil = { object = true } })
+    if not ok or type(tasks) ~= "table" or not compat.islist(tasks) then
+      return callback(nil, "`coco task ls --json` printed no JSON list: " .. stdout:sub(1, 200))
+    end
+    callback(tasks)
   end, { env = config.env })
 end
 
@@ -110,16 +64,16 @@ end
 
 -- :CocoTasks: pick a task (newest first) and open it.
 function M.pick(config)
-  M.list(config, function(tasks)
+  M.list(config, function(tasks, err)
+    if not tasks then
+      vim.notify("Coco: cannot list the tasks: " .. err, vim.log.levels.ERROR)
+      return
+    end
     if #tasks == 0 then
       vim.notify("Coco: no tasks in " .. M.task_root(config), vim.log.levels.INFO)
       return
     end
-    local newest_first = {}
-    for i = #tasks, 1, -1 do
-      newest_first[#newest_first + 1] = tasks[i]
-    end
-    vim.ui.select(newest_first, { prompt = "Coco tasks", kind = "coco_task", format_item = M.format }, function(task)
+    vim.ui.select(tasks, { prompt = "Coco tasks", kind = "coco_task", format_item = M.format }, function(task)
       if task then
         M.show(config, task)
       end

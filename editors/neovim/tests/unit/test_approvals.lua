@@ -28,13 +28,10 @@ local function prompt(gate_id, title)
 end
 
 local function new_approvals()
-  local log = { answered = {}, closed = {} }
+  local log = { closed = {} }
   local a = approvals.new(config.build({}), {
     transcript_visible = function()
       return true
-    end,
-    answered = function(gate, option, feedback)
-      log.answered[#log.answered + 1] = { gate.id, option.id, feedback }
     end,
     closed = function(gate)
       log.closed[#log.closed + 1] = gate.id
@@ -77,6 +74,7 @@ T.test("popups: resolved elsewhere closes it; hidden popups come back; numbers b
     sent = sent + 1
   end)
   local gate = a.gates.g2
+  T.truthy(gate)
   press("7")
   T.eq(sent, 0, "7 is not an option")
   press("q")
@@ -84,7 +82,7 @@ T.test("popups: resolved elsewhere closes it; hidden popups come back; numbers b
   T.eq(a:count(), 1, "still open")
   a:show(gate)
   T.eq(#floats(), 1, "shown again")
-  T.eq(a:resolved("g2"), gate)
+  T.eq(a:resolved("g2"), nil, "not answered here")
   T.eq(#floats(), 0, "closed by the resolution")
   T.eq(a:count(), 0)
   T.eq(log.closed, { "g2" })
@@ -92,14 +90,15 @@ T.test("popups: resolved elsewhere closes it; hidden popups come back; numbers b
 end)
 
 T.test("popups: f then a digit answers with the typed feedback", function()
-  local a, log = new_approvals()
+  local a = new_approvals()
   local got
   a:ask(prompt("g3", "three"), function(id, feedback)
     got = { id, feedback }
   end)
   press("f2use the Makefile target<CR>")
   T.eq(got, { "decline", "use the Makefile target" })
-  T.eq(log.answered, { { "g3", "decline", "use the Makefile target" } })
+  local ours = a:resolved("g3")
+  T.eq({ ours.option.id, ours.feedback }, { "decline", "use the Makefile target" }, "remembered for the report")
 end)
 
 T.test("popups: two gates stack; answering the top one returns to the other", function()
@@ -113,5 +112,28 @@ T.test("popups: two gates stack; answering the top one returns to the other", fu
   T.eq(vim.api.nvim_get_current_win(), first, "back in the first popup")
   press("1")
   T.eq(vim.api.nvim_get_current_win(), origin, "back where we started")
+  T.eq(a:count(), 0)
+end)
+
+T.test("popups: our answer is remembered until the bridge reports the gate resolved, once", function()
+  local a, log = new_approvals()
+  local sent = {}
+  a:ask(prompt("g6", "six"), function(id)
+    sent[#sent + 1] = id
+  end)
+  press("1")
+  T.eq(sent, { "accept" })
+  T.eq(#floats(), 0, "closed at once")
+  T.eq(a:resolved("g6").option.label, "Allow once", "the report of our own answer")
+  T.eq(a:resolved("g6"), nil, "reported and forgotten")
+  T.eq(log.closed, { "g6" }, "closed once")
+  T.eq(a:choose("g6", 2), false, "no second answer")
+  T.eq(sent, { "accept" })
+  -- The bridge could not use an answer and asks again (same gateId): that answer no longer counts.
+  a:ask(prompt("g7", "seven"), function() end)
+  press("1")
+  a:ask(prompt("g7", "seven again"), function() end)
+  T.eq(a:resolved("g7"), nil, "resolved elsewhere this time")
+  T.eq(#floats(), 0)
   T.eq(a:count(), 0)
 end)

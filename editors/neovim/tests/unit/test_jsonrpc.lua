@@ -177,6 +177,40 @@ T.test("connection: every request of the bridge gets exactly one answer", functi
   T.eq(h.conn:unanswered()["s4"], nil)
 end)
 
+T.test("connection: a request withdrawn with $/cancelRequest is answered -32800 once; the handler's answer is dropped", function()
+  local pending, logged, notified = {}, {}, {}
+  local h = harness({
+    on_request = function(_, params, respond)
+      pending[params.gateId] = respond
+    end,
+    on_notification = function(method)
+      notified[#notified + 1] = method
+    end,
+    log = function(level, text)
+      logged[#logged + 1] = level .. ":" .. text
+    end,
+  })
+  h.feed({ id = 3, method = "coco/approval/request", params = { gateId = "g1" } })
+  h.feed({ id = "s4", method = "coco/approval/request", params = { gateId = "g2" } })
+  h.feed({ method = "$/cancelRequest", params = { id = 3 } })
+  h.feed({ method = "$/cancelRequest", params = { id = 99 } }) -- unknown: nothing to do
+  h.run()
+  T.eq(h.written, { { jsonrpc = "2.0", id = 3, error = { code = jsonrpc.REQUEST_CANCELLED, message = "withdrawn by the bridge" } } })
+  T.eq(h.conn:unanswered()[3], nil)
+  T.truthy(h.conn:unanswered()["s4"], "the other request is still open")
+  T.eq(notified, {}, "$/cancelRequest is the connection's business")
+  T.eq(pending.g1({ optionId = "accept" }), false, "the late answer is not sent")
+  T.eq(#h.written, 1)
+  T.eq(vim.tbl_filter(function(l)
+    return l:find("^warn") ~= nil
+  end, logged), {}, "a withdrawn request's late answer is no warning")
+  T.eq(pending.g2({ optionId = "accept" }), true, "an open request's answer is sent")
+  h.feed({ method = "$/cancelRequest", params = { id = "s4" } }) -- already answered: ignored
+  h.run()
+  T.eq(#h.written, 2)
+  T.eq(h.written[2], { jsonrpc = "2.0", id = "s4", result = { optionId = "accept" } })
+end)
+
 T.test("connection: the default handler refuses unknown requests", function()
   local h = harness()
   h.feed({ id = 9, method = "x/y" })

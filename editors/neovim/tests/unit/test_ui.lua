@@ -1,4 +1,4 @@
--- The popup layout, diffs for the vimdiff view, configuration, task.yaml, worker events, prompts.
+-- The popup layout, the vimdiff view, configuration, the task list, worker events, prompts.
 local T = require("testing")
 local approvals = require("coco.approvals")
 local diffview = require("coco.diffview")
@@ -46,11 +46,12 @@ T.test("popup: a file change shows each path (relative to the cwd) and its diff"
     changes = {
       { path = vim.fn.getcwd() .. "/a.txt", kind = "add", diff = "one\ntwo\n", newText = "one\ntwo\n" },
       { path = "/p/b.txt", kind = "update", diff = "--- a/b.txt\n+++ b/b.txt\n@@ -1 +1 @@\n-x\n+y\n" },
-      { path = "/p/big.bin", kind = "update", textsOmitted = true },
+      { path = "/p/big.bin", kind = "update", diff = "--- a/big.bin\n+++ b/big.bin\n@@ -1 +1 @@\n-1\n+2\n",
+        textsOmitted = true, omittedReason = "the file is larger than approvals.max_text_kib" },
     },
     options = OPTIONS,
   })
-  T.eq(vim.list_slice(lines, 1, 14), {
+  T.eq(vim.list_slice(lines, 1, 19), {
     "Apply changes?",
     "",
     "a.txt (add)",
@@ -63,7 +64,12 @@ T.test("popup: a file change shows each path (relative to the cwd) and its diff"
     "-x",
     "+y",
     "/p/big.bin (update)",
-    "(too large to show here)",
+    "--- a/big.bin",
+    "+++ b/big.bin",
+    "@@ -1 +1 @@",
+    "-1",
+    "+2",
+    "(no diff view: the file is larger than approvals.max_text_kib)",
     "",
   })
   T.contains(lines[#lines], "d diff view")
@@ -79,18 +85,60 @@ T.test("popup: other kinds show the bridge's detail", function()
   T.eq(vim.list_slice(lines, 1, 5), { "Grant network access?", "", "**Codex asks for network access**", "", "- Reason: fetch" })
 end)
 
-T.test("diff: a unified diff applied to the current lines", function()
-  local old = { "a", "b", "c", "d", "e" }
-  local diff = "--- a/f\n+++ b/f\n@@ -2,2 +2,3 @@\n b\n-c\n+C\n+C2\n@@ -5 +6 @@\n-e\n+E\n\\ No newline at end of file\n"
-  T.eq(diffview.apply_unified_diff(old, diff), { "a", "b", "C", "C2", "d", "E" })
-  T.eq(diffview.apply_unified_diff({}, "@@ -0,0 +1,2 @@\n+x\n+y\n"), { "x", "y" })
-end)
+-- The diff tab for a change; returns its two buffers' names and lines, then closes it.
+local function diff_tab(change)
+  local tabs = #vim.api.nvim_list_tabpages()
+  local closed = false
+  local view = diffview.open(change, {
+    on_close = function()
+      closed = true
+    end,
+  })
+  T.truthy(view, "a diff view")
+  local wins = vim.api.nvim_tabpage_list_wins(0)
+  T.eq(#wins, 2)
+  local sides = {}
+  for i, win in ipairs(wins) do
+    local buf = vim.api.nvim_win_get_buf(win)
+    T.truthy(vim.wo[win].diff, "diff mode")
+    sides[i] = { name = vim.api.nvim_buf_get_name(buf), lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false) }
+  end
+  view.close()
+  T.eq(#vim.api.nvim_list_tabpages(), tabs, "closed")
+  T.truthy(closed, "on_close ran")
+  return sides[1], sides[2]
+end
 
-T.test("diff: the proposed content prefers newText, else rebuilds it", function()
-  T.eq(diffview.proposed_lines({ kind = "update", newText = "n1\nn2\n", diff = "ignored" }, { "o" }), { "n1", "n2" })
-  T.eq(diffview.proposed_lines({ kind = "add", diff = "hi there\n" }, {}), { "hi there" })
-  T.eq(diffview.proposed_lines({ kind = "delete", diff = "gone\n" }, { "gone" }), {})
-  T.eq(diffview.proposed_lines({ kind = { type = "update" }, diff = "@@ -1 +1 @@\n-old line\n+new line\n" }, { "old line" }), { "new line" })
+T.test("diff: the file on disk against the bridge's newText; oldText when there is no file", function()
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir, "p")
+  vim.fn.writefile({ "old 1", "old 2" }, dir .. "/f.txt")
+  local left, right = diff_tab({ path = dir .. "/f.txt", kind = "update", oldText = "old 1\nold 2\n",
+    newText = "old 1\nnew 2\n\n", diff = "ignored" })
+  T.eq(left, { name = dir .. "/f.txt", lines = { "old 1", "old 2" } }, "the real file on the left")
+  T.eq(right.lines, { "old 1", "new 2", "" }, "newText on the right, its empty last line kept")
+  T.contains(right.name, "coco://proposed/")
+
+  left, right = diff_tab({ path = dir .. "/new.txt", kind = "add", newText = "hi there\n" })
+  T.eq(left.lines, { "" }, "an add: nothing on the left")
+  T.eq(right.lines, { "hi there" })
+  left, right = diff_tab({ path = dir .. "/gone.txt", kind = "delete", oldText = "gone\n" })
+  T.eq(left.lines, { "gone" }, "a file no longer on disk: its oldText")
+  T.eq(right.lines, { "" }, "a delete: nothing on the right")
+  left, right = diff_tab({ path = dir .. "/f.txt", kind = "update", movePath = dir .. "/g.txt", oldText = "old 1\nold 2\n",
+    newText = "old 1\nold 2\n" })
+  T.contains(right.name, "coco://proposed/" .. vim.fn.fnamemodify(dir .. "/g.txt", ":~:."), "named after where it moves")
+
+  local notes, notify = {}, vim.notify
+  vim.notify = function(msg)
+    notes[#notes + 1] = msg
+  end
+  local view = diffview.open({ path = dir .. "/f.txt", kind = "update", diff = "x", textsOmitted = true,
+    omittedReason = "the file on disk no longer matches the change" })
+  vim.notify = notify
+  T.eq(view, nil, "no diff view without the texts")
+  T.eq(notes, { "Coco: no diff view for this change: the file on disk no longer matches the change" })
+  vim.fn.delete(dir, "rf")
 end)
 
 T.test("config: defaults merged, lists replaced, bad values refused", function()
@@ -106,22 +154,6 @@ T.test("config: defaults merged, lists replaced, bad values refused", function()
   T.truthy(not pcall(config.build, { cmd = {} }), "an empty cmd is refused")
   T.eq(config.cli_prefix(config.build({ cmd = { "env", "X=1", "coco", "bridge", "--codex", "c" } })), { "env", "X=1", "coco" })
   T.eq(config.codex_from_cmd(config.build({ cmd = { "coco", "bridge", "--codex", "/c" } })), "/c")
-end)
-
-T.test("tasks: task.yaml's scalar keys, free text decoded", function()
-  local t = tasks.parse_task_yaml(table.concat({
-    "id: 20250301T100000Z-3fa9c1",
-    'title: "Fix the \\"flaky\\" test…"',
-    "status: completed",
-    'cwd: "/home/me/proj"',
-    "agents:",
-    "  - id: app-server",
-  }, "\n"))
-  T.eq(t.id, "20250301T100000Z-3fa9c1")
-  T.eq(t.title, 'Fix the "flaky" test…')
-  T.eq(t.status, "completed")
-  T.eq(t.cwd, "/home/me/proj")
-  T.eq(t.agents, nil)
 end)
 
 T.test("workers: codex exec events become transcript lines", function()
@@ -155,36 +187,21 @@ T.test("prompt: a selection comes with its file and lines", function()
   vim.api.nvim_buf_delete(buf, { force = true })
 end)
 
-T.test("tasks: the list from `coco task ls --json`, else from the task.yaml files", function()
-  local dir = vim.fn.tempname()
-  vim.fn.mkdir(dir .. "/tasks/20250301T100000Z-aaaaaa", "p")
-  vim.fn.writefile({ "id: 20250301T100000Z-aaaaaa", 'title: "from disk"', "status: completed" },
-    dir .. "/tasks/20250301T100000Z-aaaaaa/task.yaml")
-  -- A stand-in for the coco CLI: answers `task ls --json` when told to, fails otherwise.
-  local cli = dir .. "/coco"
-  vim.fn.writefile({
-    "#!/bin/sh",
-    '[ "$1 $2 $3" = "task ls --json" ] && [ -n "$FAKE_JSON" ] || exit 2',
-    'echo \'[{"id":"20250301T100000Z-bbbbbb","dir":"/t/b","title":"from json","status":"running"}]\'',
-  }, cli)
-  vim.fn.setfperm(cli, "rwx------")
-  local function list(env)
+T.test("tasks: a coco that cannot list the tasks says why", function()
+  local function list(cmd)
     local got
-    tasks.list(config.build({ cmd = { cli, "bridge" }, task_root = dir .. "/tasks", env = env }), function(t)
-      got = t
+    tasks.list(config.build({ cmd = cmd, task_root = "/nonexistent/tasks" }), function(t, err)
+      got = { t, err }
     end)
     T.wait_for(function()
       return got ~= nil
     end, "the task list", 10000)
-    return got
+    return got[1], got[2]
   end
-  local from_json = list({ FAKE_JSON = "1" })
-  T.eq(#from_json, 1)
-  T.eq(from_json[1].title, "from json")
-  local from_disk = list({})
-  T.eq(#from_disk, 1)
-  T.eq(from_disk[1].title, "from disk")
-  T.eq(from_disk[1].dir, dir .. "/tasks/20250301T100000Z-aaaaaa")
-  T.eq(tasks.format(from_disk[1]), "20250301T100000Z-aaaaaa  completed   from disk")
-  vim.fn.delete(dir, "rf")
+  local t, err = list({ "/nonexistent/coco", "bridge" })
+  T.eq(t, nil)
+  T.contains(err, "/nonexistent/coco task ls --json --task-root /nonexistent/tasks` failed (exit code -1)")
+  t, err = list({ "sh", "-c", "echo not json", "bridge" })
+  T.eq(t, nil)
+  T.contains(err, "printed no JSON list")
 end)

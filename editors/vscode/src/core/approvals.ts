@@ -117,7 +117,10 @@ export function plainDetail(prompt: ApprovalPrompt): string {
       for (const o of prompt.options ?? []) if (o.kind === 'allowAlways') lines.push(`Option: ${o.label}`);
       break;
     case 'fileChange':
-      for (const c of prompt.changes ?? []) lines.push(`${changeVerb(c)} ${c.path}${c.movePath ? ` -> ${c.movePath}` : ''}`);
+      for (const c of prompt.changes ?? []) {
+        const omitted = c.textsOmitted ? ` (shown as a diff: ${c.omittedReason ?? 'the texts were left out'})` : '';
+        lines.push(`${changeVerb(c)} ${c.path}${c.movePath ? ` -> ${c.movePath}` : ''}${omitted}`);
+      }
       if ((prompt.changes ?? []).length === 0) lines.push('(the bridge saw no diff for this change)');
       if (prompt.reason) lines.push(`Reason: ${prompt.reason}`);
       lines.push('The proposed change is open in a diff editor; nothing is written until you allow it.');
@@ -158,6 +161,12 @@ export function proposedText(change: ProposedChange): string | undefined {
   if (typeof change.newText === 'string') return change.newText;
   if (change.kind === 'add' && typeof change.diff === 'string') return textOfAddedFile(change.diff);
   return undefined;
+}
+
+/** The text the change starts from: empty for an add, else the bridge's oldText (undefined when omitted). */
+export function originalText(change: ProposedChange): string | undefined {
+  if (change.kind === 'add') return '';
+  return typeof change.oldText === 'string' ? change.oldText : undefined;
 }
 
 /** Codex's diff of an added file is either the plain content or a unified diff of only '+' lines. */

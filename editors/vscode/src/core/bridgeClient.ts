@@ -40,6 +40,38 @@ const defaultSpawner: Spawner = (file, args, options) =>
 
 const STDERR_TAIL_BYTES = 8192;
 const STABLE_RUN_MS = 60_000;
+/** `coco` exits with 2 when it refuses its command line (an unknown option, a bad value, a missing --task or --config). */
+const EXIT_REFUSED_COMMAND_LINE = 2;
+
+/**
+ * A bridge that exits breaks the pipe to its stdin, and vscode-jsonrpc's sendRequest rethrows a failed
+ * write where no caller can catch it (an unhandled rejection). The bridge's exit is what the client
+ * acts on (a pending request is rejected when the connection is disposed), so a failed write is only
+ * logged.
+ */
+class WriterLoggingFailures implements rpc.MessageWriter {
+  constructor(private readonly inner: rpc.MessageWriter, private readonly log: (line: string) => void) {}
+  get onError() {
+    return this.inner.onError;
+  }
+  get onClose() {
+    return this.inner.onClose;
+  }
+  write(message: rpc.Message): Promise<void> {
+    return this.inner.write(message).catch((e: Error) => this.log(`could not write to the bridge: ${e.message}`));
+  }
+  end(): void {
+    this.inner.end();
+  }
+  dispose(): void {
+    this.inner.dispose();
+  }
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `signal ${signal}`;
+  return code === EXIT_REFUSED_COMMAND_LINE ? `exit code ${code}: it refused its command line` : `exit code ${code}`;
+}
 
 /** The bridge's argv. `taskToContinue`: the task directory a restarted bridge continues. */
 export function bridgeArgs(s: BridgeSettings, taskToContinue?: string): string[] {
@@ -112,9 +144,15 @@ export class BridgeClient {
     });
     const spawnFailed = new Promise<never>((_, reject) => proc.once('error', reject));
     spawnFailed.catch(() => undefined);
-    proc.once('exit', (code, signal) => this.exited(proc, code, signal));
+    // 'close' rather than 'exit': by then stderr has been read to its end, so the tail is complete.
+    // (Registered before exited(), which disposes the connection, so that this reason wins the race.)
+    const exitedEarly = new Promise<never>((_, reject) => proc.once('close', (code, signal) =>
+      reject(new Error(`the bridge exited (${describeExit(code, signal)}) before it answered initialize`))));
+    exitedEarly.catch(() => undefined);
+    proc.once('close', (code, signal) => this.exited(proc, code, signal));
 
-    const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(proc.stdout!), new rpc.StreamMessageWriter(proc.stdin!));
+    const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(proc.stdout!),
+      new WriterLoggingFailures(new rpc.StreamMessageWriter(proc.stdin!), (line) => this.handlers.log(line)));
     this.conn = conn;
     conn.onRequest(Methods.approvalRequest, (params: ApprovalPrompt, token) => this.handlers.approvalRequest(params, token));
     conn.onNotification((method: string, params: unknown) => this.handlers.notification(method, params));
@@ -127,6 +165,7 @@ export class BridgeClient {
         capabilities: { coco: { approvals: 'prompt' } },
       }),
       spawnFailed,
+      exitedEarly,
     ]);
     await conn.sendNotification('initialized');
     this.initializeResult = taskToContinue && !init.coco?.taskDir ? { ...init, coco: { ...init.coco, taskDir: taskToContinue } } : init;
@@ -140,13 +179,22 @@ export class BridgeClient {
     this.conn?.dispose();
     this.conn = undefined;
     this.proc = undefined;
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const how = describeExit(code, signal);
     if (this.stopping) {
       this.handlers.log(`bridge stopped (${how})`);
       this.setState('stopped');
       return;
     }
     this.handlers.log(`bridge exited unexpectedly (${how})`);
+    // The first start reports its own failure: start() rejects, and its caller shows the stderr.
+    if (this.state === 'starting') return;
+    if (code === EXIT_REFUSED_COMMAND_LINE && !signal) {
+      // The same command line would be refused again (the task directory to continue is gone, the
+      // config file is broken, ...): give up at once.
+      this.setState('failed', `The Coco bridge refused its command line (${how}); not restarting it.\n` +
+        `Last stderr:\n${this.stderrTailText.split('\n').slice(-20).join('\n')}`);
+      return;
+    }
     if (Date.now() - this.startedAt > STABLE_RUN_MS) this.restartsInRow = 0;
     if (this.restartsInRow >= this.settings.maxRestarts) {
       this.setState('failed', `The Coco bridge exited (${how}) and was restarted ${this.restartsInRow} times; giving up.\n` +
@@ -186,7 +234,7 @@ export class BridgeClient {
       this.setState('stopped');
       return;
     }
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
     proc.stdin?.end();
     const timer = setTimeout(() => proc.kill('SIGTERM'), graceMs);
     await exited;

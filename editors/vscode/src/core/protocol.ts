@@ -11,7 +11,12 @@ export interface ApprovalOption {
   isDefault?: boolean;
 }
 
-/** One entry of a file-change prompt's `changes`. oldText/newText are absent with textsOmitted. */
+/**
+ * One entry of a file-change prompt's `changes`: oldText is the file on disk when the gate opened
+ * (null for an add), newText its content after the change (null for a delete), diff a unified diff
+ * with ---/+++ headers. With textsOmitted (too big, unreadable, changed on disk) only the diff comes,
+ * and omittedReason says why.
+ */
 export interface ProposedChange {
   path: string;
   kind: 'add' | 'delete' | 'update' | string;
@@ -20,6 +25,7 @@ export interface ProposedChange {
   newText?: string | null;
   diff?: string;
   textsOmitted?: boolean;
+  omittedReason?: string;
 }
 
 export interface UserInputQuestion {
@@ -106,6 +112,12 @@ export interface TaskSummary {
   updated?: string;
   cwd?: string;
 }
+
+/**
+ * The error a client answers to a request the bridge withdrew with `$/cancelRequest` (LSP's
+ * RequestCancelled): the bridge takes it as the acknowledgement, not as a late answer.
+ */
+export const REQUEST_CANCELLED = -32800;
 
 export const Methods = {
   approvalRequest: 'coco/approval/request',

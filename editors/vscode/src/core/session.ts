@@ -2,11 +2,11 @@
 // status the status bar shows. The UI plugs in through SessionUi; nothing here imports `vscode`, so
 // the whole flow runs in plain Node tests against the real bridge.
 
-import type { CancellationToken } from 'vscode-jsonrpc';
+import { ResponseError, type CancellationToken } from 'vscode-jsonrpc';
 import { BridgeClient, type BridgeSettings, type ClientState, type Spawner } from './bridgeClient';
 import { OpenApprovals } from './approvals';
 import {
-  Methods, type AnswerRejected, type ApprovalAnswer, type ApprovalPrompt, type ApprovalResolved,
+  Methods, REQUEST_CANCELLED, type AnswerRejected, type ApprovalAnswer, type ApprovalPrompt, type ApprovalResolved,
   type ExecCompleted, type InitializeResult,
 } from './protocol';
 import { Transcript, type TranscriptChange } from './transcript';
@@ -219,9 +219,13 @@ export class CocoSession {
     this.changed(this.transcript.apply(method, params));
     switch (method) {
       case Methods.approvalResolved: {
+        // Sent after every resolution, this client's own answers included: those are already in the
+        // transcript (with the feedback) and their prompt is closed.
         const resolved = params as ApprovalResolved;
-        this.closeApproval(resolved.gateId, { by: 'resolvedElsewhere', resolved });
-        this.changed(this.transcript.approvalResolved(resolved.gateId, `${resolved.optionId ?? describeDecision(resolved.decision)} (by ${resolved.by})`));
+        const wasOpen = this.closeApproval(resolved.gateId, { by: 'resolvedElsewhere', resolved });
+        if (wasOpen || resolved.by !== 'editor') {
+          this.changed(this.transcript.approvalResolved(resolved.gateId, `${resolved.optionId ?? describeDecision(resolved.decision)} (by ${resolved.by})`));
+        }
         break;
       }
       case Methods.approvalAnswerRejected: {
@@ -245,28 +249,50 @@ export class CocoSession {
     const controller = new AbortController();
     // The same gate asked again (after a rejected answer) replaces the old prompt.
     this.approvals.put(prompt, controller)?.abort({ by: 'replaced' } satisfies ApprovalEnd);
-    token.onCancellationRequested(() => this.closeApproval(prompt.gateId, { by: 'bridgeGone' }));
     this.changed(this.transcript.approvalOpened(prompt.gateId, prompt.title));
     this.emitStatus();
+    // A dialog may be impossible to close from code (VS Code's modal): the request is answered as soon
+    // as the prompt closes, whatever the dialog does later.
+    const closed = new Promise<never>((_, reject) => {
+      const fail = () => reject(new ApprovalNoLongerOpen(controller.signal.reason as ApprovalEnd));
+      if (controller.signal.aborted) fail();
+      else controller.signal.addEventListener('abort', fail, { once: true });
+    });
+    // A gate resolved elsewhere (policy, timeout, the task directory, codex) makes the bridge withdraw
+    // the request with $/cancelRequest, which fires `token`, and then send coco/approval/resolved
+    // saying by whom: that notification closes the prompt. The request is acknowledged at once.
+    const withdrawn = new Promise<never>((_, reject) => {
+      token.onCancellationRequested(() => reject(new WithdrawnByBridge()));
+    });
     try {
-      // A dialog may be impossible to close from code (VS Code's modal): the request is answered (with
-      // an error the bridge ignores) as soon as the gate closes, whatever the dialog does later.
-      const closed = new Promise<never>((_, reject) => {
-        const fail = () => reject(new ApprovalNoLongerOpen(controller.signal.reason as ApprovalEnd));
-        if (controller.signal.aborted) fail();
-        else controller.signal.addEventListener('abort', fail, { once: true });
-      });
-      const answer = await Promise.race([this.ui.askApproval(prompt, controller.signal), closed]);
+      const answer = await Promise.race([this.ui.askApproval(prompt, controller.signal), closed, withdrawn]);
+      this.forgetApproval(prompt.gateId, controller);
       this.changed(this.transcript.approvalResolved(prompt.gateId, `${answer.optionId}${answer.feedback ? `: ${answer.feedback}` : ''}`));
       return answer;
+    } catch (e) {
+      if (e instanceof WithdrawnByBridge) {
+        this.ui.log(`approval ${prompt.gateId} withdrawn by the bridge (resolved elsewhere)`);
+        throw new ResponseError(REQUEST_CANCELLED, 'withdrawn by the bridge');
+      }
+      this.forgetApproval(prompt.gateId, controller);
+      if (e instanceof ApprovalNoLongerOpen) throw new ResponseError(REQUEST_CANCELLED, `the approval is no longer open (${e.end.by})`);
+      // The UI could not ask: the bridge records the error and leaves the gate to a policy, the
+      // timeout or the task directory.
+      throw e;
     } finally {
-      if (this.approvals.get(prompt.gateId)?.handle === controller) this.approvals.remove(prompt.gateId);
       this.emitStatus();
     }
   }
 
-  private closeApproval(gateId: string, end: ApprovalEnd): void {
-    this.approvals.remove(gateId)?.abort(end);
+  private forgetApproval(gateId: string, controller: AbortController): void {
+    if (this.approvals.get(gateId)?.handle === controller) this.approvals.remove(gateId);
+  }
+
+  /** Closes an open prompt; false when it was not open (answered here, or never asked). */
+  private closeApproval(gateId: string, end: ApprovalEnd): boolean {
+    const controller = this.approvals.remove(gateId);
+    controller?.abort(end);
+    return controller !== undefined;
   }
 
   private closeAllApprovals(): void {
@@ -287,6 +313,13 @@ export class CocoSession {
     } finally {
       this.execListeners.delete(listener);
     }
+  }
+}
+
+/** The bridge withdrew an open coco/approval/request ($/cancelRequest): its gate was resolved elsewhere. */
+class WithdrawnByBridge extends Error {
+  constructor() {
+    super('withdrawn by the bridge');
   }
 }
 

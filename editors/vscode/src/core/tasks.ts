@@ -11,18 +11,24 @@ export function defaultTaskRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.COCO_HOME || path.join(os.homedir(), '.coco'), 'tasks');
 }
 
-/** Newest first. */
+/** Newest first, as `coco task ls --json` lists them. */
 export async function listTasks(bridgePath: string, taskRoot: string | undefined, run: RunFile = runFile): Promise<TaskSummary[]> {
   const args = ['task', 'ls', '--json'];
   if (taskRoot) args.push('--task-root', taskRoot);
+  let stdout: string;
   try {
-    const { stdout } = await run(bridgePath, args);
-    const parsed = JSON.parse(stdout);
-    if (Array.isArray(parsed)) return (parsed as TaskSummary[]).filter((t) => t && typeof t.dir === 'string').reverse();
-  } catch {
-    // An older bridge without --json: read the task root ourselves.
+    ({ stdout } = await run(bridgePath, args));
+  } catch (e) {
+    // Exit code 2: the bridge refused the command line, as one older than `task ls --json` does
+    // (every subcommand refuses unknown options). Read the task root ourselves then; any other
+    // failure is the bridge's to explain.
+    if ((e as { code?: unknown }).code === 2) return listTaskFolders(taskRoot || defaultTaskRoot());
+    const stderr = String((e as { stderr?: unknown }).stderr ?? '').trim();
+    throw new Error(`\`coco task ls --json\` failed: ${stderr || (e as Error).message}`);
   }
-  return listTaskFolders(taskRoot || defaultTaskRoot());
+  const parsed: unknown = JSON.parse(stdout);
+  if (!Array.isArray(parsed)) throw new Error('`coco task ls --json` did not print a JSON array');
+  return (parsed as TaskSummary[]).filter((t) => t && typeof t.dir === 'string');
 }
 
 export function listTaskFolders(taskRoot: string): TaskSummary[] {

@@ -1,14 +1,15 @@
 // Approvals in VS Code's own UI: a modal warning message with one button per option (labelled as the
 // bridge labels them), "Deny with feedback..." asking for the text, and for file changes the proposed
-// change opened first in the diff editor (the file against a read-only virtual document of the new
-// text; the file itself is untouched until allowed).
+// change opened first in the diff editor, side by side (the file against a read-only virtual document
+// of the bridge's newText; the file itself is untouched until allowed).
 //
 // VS Code has no API to close a modal dialog from code. A prompt resolved elsewhere therefore leaves
 // the queue and its notification and diff editors close, but a modal already on screen stays until
 // clicked; its answer is then ignored and the person is told who resolved it.
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { answerFor, approvalDialog, proposedText, questionsFor, type ApprovalChoice, type ApprovalDialog } from '../core/approvals';
+import { answerFor, approvalDialog, originalText, proposedText, questionsFor, type ApprovalChoice, type ApprovalDialog } from '../core/approvals';
 import type { ApprovalAnswer, ApprovalPrompt, ProposedChange } from '../core/protocol';
 import type { ApprovalEnd } from '../core/session';
 
@@ -168,29 +169,42 @@ export class ApprovalPresenter implements vscode.Disposable {
     return {};
   }
 
-  /** Opens every proposed change in the diff editor, without taking the focus. */
+  /**
+   * Opens every proposed change in the diff editor, side by side, without taking the focus: the
+   * bridge's oldText (the file itself while it still holds that text) against its newText. When the
+   * bridge left the texts out (too big, unreadable, changed on disk), its unified diff instead.
+   */
   private async openReview(dialog: ApprovalDialog, prompt: ApprovalPrompt): Promise<void> {
     for (const [i, change] of dialog.review.entries()) {
-      const file = absolutePath(change.path, prompt.cwd);
       const name = path.basename(change.movePath ?? change.path);
-      const text = proposedText(change);
+      const original = originalText(change);
+      const proposed = proposedText(change);
       try {
-        if (text === undefined) {
-          // Too big, or a bridge that sends only diffs: show the diff itself.
+        if (original === undefined || proposed === undefined) {
           const uri = this.content.put(dialog.gateId, i, 'proposed', `${name}.diff`, change.diff ?? '(no diff)');
           await vscode.window.showTextDocument(uri, { preview: false, preserveFocus: true });
           continue;
         }
-        const left = change.kind === 'add' || !file
-          ? this.content.put(dialog.gateId, i, 'original', name, '')
-          : vscode.Uri.file(file);
-        const right = this.content.put(dialog.gateId, i, 'proposed', name, text);
+        const left = await this.originalSide(dialog.gateId, i, name, change, original, prompt.cwd);
+        const right = this.content.put(dialog.gateId, i, 'proposed', name, proposed);
         await vscode.commands.executeCommand('vscode.diff', left, right, `${name}: proposed change (${describe(change)}, Coco ${dialog.gateId})`,
           { preview: false, preserveFocus: true });
       } catch (e) {
         this.log(`could not open the diff for ${change.path}: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * The left side: the file on disk while it still holds the text the change was computed from (so it
+   * opens as the real file), else that text as a read-only document, so the diff shows exactly what
+   * would be applied.
+   */
+  private async originalSide(gateId: string, index: number, name: string, change: ProposedChange, original: string,
+    cwd: string | undefined): Promise<vscode.Uri> {
+    const file = change.kind === 'add' ? undefined : absolutePath(change.path, cwd);
+    if (file && (await readFile(file, 'utf8').catch(() => undefined)) === original) return vscode.Uri.file(file);
+    return this.content.put(gateId, index, 'original', name, original);
   }
 
   private async closeReview(gateId: string): Promise<void> {
@@ -220,5 +234,7 @@ function absolutePath(p: string, cwd: string | undefined): string | undefined {
 }
 
 function describe(change: ProposedChange): string {
-  return change.kind === 'add' ? 'new file' : change.kind === 'delete' ? 'deleted' : 'changed';
+  if (change.kind === 'add') return 'new file';
+  if (change.kind === 'delete') return 'deleted';
+  return change.movePath ? `moved from ${path.basename(change.path)}` : 'changed';
 }

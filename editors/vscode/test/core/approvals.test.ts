@@ -3,7 +3,7 @@
 // MCP elicitation, user input) use prompts of the shape the bridge sends (docs/approvals.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DENY_WITH_FEEDBACK_LABEL, OpenApprovals, answerFor, approvalDialog, proposedText, questionsFor } from '../../src/core/approvals';
+import { DENY_WITH_FEEDBACK_LABEL, OpenApprovals, answerFor, approvalDialog, originalText, proposedText, questionsFor } from '../../src/core/approvals';
 import type { ApprovalPrompt } from '../../src/core/protocol';
 
 const base = { method: 'm', threadId: 't', turnId: 'u', itemId: 'i', detail: '' };
@@ -32,15 +32,17 @@ test('command: default first, every bridge option by its label, feedback after D
   assert.deepEqual(answerFor(d.choices[0], { feedback: 'ignored' }), { optionId: 'accept' });
 });
 
-test('fileChange: the changes to review, newText as the proposed text, omitted texts stay unknown', () => {
+test('fileChange: the changes to review, oldText/newText side by side, omitted texts stay unknown', () => {
   const prompt: ApprovalPrompt = {
     ...base, gateId: 'g2', kind: 'fileChange', title: 'Apply changes to 3 files?', reason: 'refactor',
     changes: [
-      { path: '/p/a.txt', kind: 'update', oldText: 'old\n', newText: 'new\n', diff: '--- a\n+++ b\n' },
-      { path: '/p/b.txt', kind: 'delete', oldText: 'gone\n', newText: null, diff: '' },
-      { path: '/p/big.bin', kind: 'update', textsOmitted: true, diff: '' },
-      { path: '/p/c.txt', kind: 'add', diff: 'plain content\n' },
+      { path: '/p/a.txt', kind: 'update', oldText: 'old\n', newText: 'new\n', diff: '--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-old\n+new\n' },
+      { path: '/p/b.txt', kind: 'delete', oldText: 'gone\n', newText: null, diff: '--- a/b.txt\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-gone\n' },
+      { path: '/p/big.bin', kind: 'update', textsOmitted: true, omittedReason: 'the file is larger than approvals.max_text_kib',
+        diff: '--- a/big.bin\n+++ b/big.bin\n' },
+      { path: '/p/c.txt', kind: 'add', oldText: null, newText: 'plain content\n', diff: '--- /dev/null\n+++ b/c.txt\n@@ -0,0 +1,1 @@\n+plain content\n' },
       { path: '/p/d.txt', kind: 'add', diff: '--- /dev/null\n+++ b/d.txt\n@@ -0,0 +1,2 @@\n+one\n+two\n' },
+      { path: '/p/old.txt', kind: 'update', movePath: '/p/new.txt', oldText: 'same\n', newText: 'same\n', diff: '--- a/old.txt\n+++ b/new.txt\n' },
     ],
     options: [
       { id: 'accept', label: 'Allow once', kind: 'allowOnce', isDefault: true },
@@ -50,9 +52,15 @@ test('fileChange: the changes to review, newText as the proposed text, omitted t
     ],
   };
   const d = approvalDialog(prompt);
-  assert.equal(d.review.length, 5);
-  assert.deepEqual(d.review.map(proposedText), ['new\n', '', undefined, 'plain content\n', 'one\ntwo\n']);
-  assert.match(d.detail, /^Change \/p\/a.txt\nDelete \/p\/b.txt\nChange \/p\/big.bin\nCreate \/p\/c.txt\nCreate \/p\/d.txt\nReason: refactor\n/);
+  assert.equal(d.review.length, 6);
+  assert.deepEqual(d.review.map(originalText), ['old\n', 'gone\n', undefined, '', '', 'same\n']);
+  assert.deepEqual(d.review.map(proposedText), ['new\n', '', undefined, 'plain content\n', 'one\ntwo\n', 'same\n']);
+  assert.equal(d.detail, [
+    'Change /p/a.txt', 'Delete /p/b.txt',
+    'Change /p/big.bin (shown as a diff: the file is larger than approvals.max_text_kib)',
+    'Create /p/c.txt', 'Create /p/d.txt', 'Change /p/old.txt -> /p/new.txt', 'Reason: refactor',
+    'The proposed change is open in a diff editor; nothing is written until you allow it.',
+  ].join('\n'));
   assert.deepEqual(d.choices.map((c) => c.label), ['Allow once', 'Allow for this session', 'Deny', DENY_WITH_FEEDBACK_LABEL, 'Deny and stop the turn']);
 });
 

@@ -144,7 +144,7 @@ export class RecordingUi implements SessionUi {
   }
 }
 
-/** One test's world: scratch dir, mock model, CODEX_HOME, project folder, a session on the real bridge. */
+/** One test's world: scratch dir, mock model, CODEX_HOME, COCO_HOME, project folder, a session on the real bridge. */
 export class World {
   readonly ui = new RecordingUi();
   session!: CocoSession;
@@ -152,6 +152,8 @@ export class World {
   dir!: string;
   project!: string;
   codexHome!: string;
+  /** The bridge's COCO_HOME (config file, workers' CODEX_HOMEs): nothing of a test lands in ~/.coco. */
+  cocoHome!: string;
   readonly notifications: { method: string; params: any }[] = [];
 
   static async create(name: string, script: { file?: string; text?: string }, model = 'mock-model'): Promise<World> {
@@ -161,6 +163,8 @@ export class World {
     mkdirSync(w.project);
     w.mock = await MockModel.start(w.dir, script);
     w.codexHome = writeCodexHome(path.join(w.dir, 'codex-home'), w.mock.port, model);
+    w.cocoHome = path.join(w.dir, 'coco-home');
+    mkdirSync(w.cocoHome);
     w.session = new CocoSession(w.ui);
     w.session.onNotification((method, params) => {
       w.notifications.push({ method, params });
@@ -178,7 +182,7 @@ export class World {
       supportsTaskContinuation: false,
       supportsApprovalTimeout: false,
       maxRestarts: 2,
-      env: { ...process.env, CODEX_HOME: this.codexHome },
+      env: { ...process.env, CODEX_HOME: this.codexHome, COCO_HOME: this.cocoHome },
       ...over,
     };
   }
@@ -204,6 +208,12 @@ export class World {
       return !!done;
     });
     return status;
+  }
+
+  /** The `type`s of the task directory's events.jsonl (docs/task-directory.md). */
+  taskEventTypes(): string[] {
+    const file = path.join(this.session.taskDir!, 'events.jsonl');
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l).type);
   }
 
   readProjectFile(name: string): string | undefined {

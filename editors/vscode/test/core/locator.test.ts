@@ -69,6 +69,17 @@ test('tasks are listed newest first, from the real bridge', async () => {
     assert.deepEqual(tasks.map((t) => path.basename(t.dir)), ['20260102T000000Z-bbbbbb', '20260101T000000Z-aaaaaa']);
     assert.deepEqual(tasks.map((t) => t.title), ['prompt of bbbbbb', 'prompt of aaaaaa']);
     assert.equal(tasks[0].status, 'completed');
+
+    // A bridge that refuses `--json` (exit 2, as every subcommand does with an unknown option): the
+    // task root is read directly, in the same order. Any other failure is reported with its stderr.
+    const refuses = path.join(dir, 'refuses-json');
+    writeFileSync(refuses, '#!/bin/sh\necho "coco: coco task: unknown option --json" >&2\nexit 2\n');
+    chmodSync(refuses, 0o755);
+    assert.deepEqual((await listTasks(refuses, dir)).map((t) => t.id), ['20260102T000000Z-bbbbbb', '20260101T000000Z-aaaaaa']);
+    const broken = path.join(dir, 'broken');
+    writeFileSync(broken, '#!/bin/sh\necho "coco: cannot read the task root" >&2\nexit 1\n');
+    chmodSync(broken, 0o755);
+    await assert.rejects(listTasks(broken, dir), /cannot read the task root/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,10 @@
 // src/core against the real `coco bridge`, the real pinned codex and `coco mock-model`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { DENY_WITH_FEEDBACK_LABEL, answerFor, approvalDialog, proposedText } from '../../src/core/approvals';
+import { DENY_WITH_FEEDBACK_LABEL, answerFor, approvalDialog, originalText, proposedText } from '../../src/core/approvals';
 import { ApprovalNoLongerOpen } from '../../src/core/session';
 import { transcriptText } from '../../src/core/transcript';
 import { locateBridge } from '../../src/core/bridgeLocator';
@@ -128,6 +128,10 @@ test('command approval: Deny does not run it; Deny with feedback reaches the age
     };
     assert.equal(await w.turn('write the file again'), 'completed');
     assert.equal(w.readProjectFile('escalated.txt'), undefined);
+    // coco/approval/resolved follows this client's own answers too; the transcript keeps the answer.
+    const approvals = w.session.transcript.all().filter((e) => e.kind === 'approval');
+    assert.deepEqual(approvals.map((e) => e.status), ['decline', 'decline: use the docs folder']);
+    assert.deepEqual(w.notifications.filter((n) => n.method === 'coco/approval/resolved').map((n) => n.params.by), ['editor', 'editor']);
     // The mock model answers this only when the feedback text is in the conversation.
     assert.ok(w.session.transcript.all().some((e) => e.kind === 'agent' && e.text === 'Understood: the docs folder it is.'),
       transcriptText(w.session.transcript.all()));
@@ -147,7 +151,10 @@ test('file change approval: the proposed text is known before, the file is writt
         assert.equal(dialog.review.length, 1);
         assert.equal(path.basename(dialog.review[0].path), 'hello.txt');
         assert.equal(dialog.review[0].kind, 'add');
+        assert.equal(dialog.review[0].oldText, null);
+        assert.equal(originalText(dialog.review[0]), '');
         assert.equal(proposedText(dialog.review[0]), 'hi there\n');
+        assert.match(dialog.review[0].diff ?? '', /^--- \/dev\/null\n\+\+\+ b\/hello.txt\n@@ -0,0 \+1,1 @@\n\+hi there\n$/);
         assert.equal(w.readProjectFile('hello.txt'), undefined, 'nothing is written while the dialog is open');
         assert.equal(dialog.choices[0].label, 'Allow once');
         return answerFor(dialog.choices.find((c) => c.label === (allow ? 'Allow once' : 'Deny'))!);
@@ -158,6 +165,39 @@ test('file change approval: the proposed text is known before, the file is writt
     } finally {
       await w.close();
     }
+  }
+});
+
+test('an update to a file: the old and new texts side by side; the file changes only when allowed', async () => {
+  const w = await World.create('patch-update', { text: `steps:
+  - when: "change hello"
+    patch: |
+      *** Begin Patch
+      *** Update File: hello.txt
+      @@
+      -hi there
+      +hi again
+      *** End Patch
+  - when: "change hello"
+    message: "Changed hello.txt."
+` }, 'gpt-5.5');
+  try {
+    writeFileSync(path.join(w.project, 'hello.txt'), 'hi there\n');
+    await w.start();
+    w.ui.asker = async (prompt) => {
+      const [change] = approvalDialog(prompt).review;
+      assert.equal(change.kind, 'update');
+      assert.equal(originalText(change), 'hi there\n');
+      assert.equal(proposedText(change), 'hi again\n');
+      assert.match(change.diff ?? '', /^--- a\/hello.txt\n\+\+\+ b\/hello.txt\n@@/);
+      assert.equal(w.readProjectFile('hello.txt'), 'hi there\n', 'nothing is written while the dialog is open');
+      return answerFor(approvalDialog(prompt).choices[0]);
+    };
+    assert.equal(await w.turn('change hello'), 'completed');
+    assert.equal(w.ui.prompts.length, 1);
+    assert.equal(w.readProjectFile('hello.txt'), 'hi again\n');
+  } finally {
+    await w.close();
   }
 });
 
@@ -179,8 +219,12 @@ test('an approval resolved elsewhere (the task-directory hand-off) closes the pr
     assert.equal(closedBy, 'resolvedElsewhere');
     assert.equal(w.readProjectFile('escalated.txt'), undefined);
     const approval = w.session.transcript.all().find((e) => e.kind === 'approval');
-    assert.match(approval?.status ?? '', /by directory/);
+    assert.equal(approval?.status, 'decline (by directory)');
     assert.equal(w.session.openApprovals().length, 0);
+    // The withdrawn request was acknowledged (RequestCancelled), not answered late.
+    const events = w.taskEventTypes();
+    assert.ok(events.includes('gate.resolved'), events.join(' '));
+    assert.ok(!events.includes('gate.lateAnswer'), events.join(' '));
   } finally {
     await w.close();
   }
@@ -219,10 +263,12 @@ test('a crashed bridge is restarted and the thread goes on', async () => {
       w.session.transcript.all().some((e) => e.text === 'Thread resumed.' || /Could not resume/.test(e.text)));
     assert.ok(w.session.transcript.all().some((e) => e.text === 'Thread resumed.'), transcriptText(w.session.transcript.all()));
     assert.equal(w.session.threadId, thread);
+    // The restarted bridge continued the same task directory (`coco bridge --task`): a second
+    // client.connected in the same events.jsonl.
     const info = await locateBridge({ configuredPath: COCO_BIN, searchRoots: [] });
-    // A bridge with --task continues the same task directory; an older one starts a new one.
-    if (info.supportsTaskContinuation) assert.equal(w.session.taskDir, task);
-    else console.log('this bridge has no --task: the restarted bridge started a new task directory');
+    assert.equal(info.supportsTaskContinuation, true, 'the bridge lists --task in `coco bridge --help`');
+    assert.equal(w.session.taskDir, task);
+    assert.equal(w.taskEventTypes().filter((t) => t === 'client.connected').length, 2, w.taskEventTypes().join(' '));
     assert.equal(await w.turn('are you there'), 'completed');
     assert.equal(w.session.transcript.all().filter((e) => e.kind === 'agent' && e.text === 'still here').length, 2);
   } finally {
@@ -244,6 +290,33 @@ test('past the restart limit the session gives up and shows the bridge stderr', 
   }
 });
 
+test('a bridge that refuses its command line (exit 2) is not restarted; its stderr says why', async () => {
+  const w = await World.create('refused', { file: 'hello.yaml' });
+  try {
+    const launches = () => w.ui.logs.filter((l) => l.startsWith('starting ')).length;
+    // At start: a --config file that does not exist.
+    const missing = path.join(w.dir, 'missing.yaml');
+    await assert.rejects(w.start({ configFile: missing }), (e: Error) =>
+      /exit code 2: it refused its command line/.test(e.message) && e.message.includes(`bad configuration: ${missing}`));
+    assert.equal(launches(), 1);
+    assert.equal(w.ui.failures.length, 1);
+    assert.equal(w.session.status().kind, 'error');
+
+    // At a restart: the task directory to continue (--task) is gone.
+    await w.start();
+    const task = w.session.taskDir!;
+    renameSync(task, `${task}.moved`);
+    w.session.bridge!.killForTest();
+    await w.ui.waiter.until('the failure', () => w.ui.failures.length === 2);
+    assert.match(w.ui.failures[1], /refused its command line .*; not restarting it/);
+    assert.match(w.ui.failures[1], /--task: no task/);
+    assert.equal(launches(), 3, w.ui.logs.join('\n'));
+    assert.equal(w.session.status().kind, 'error');
+  } finally {
+    await w.close();
+  }
+});
+
 test('exec workers report progress and a joined report', async () => {
   const w = await World.create('workers', { text: 'steps:\n  - when: "job one"\n    message: "one done"\n  - when: "job two"\n    message: "two done"\n' });
   try {
@@ -256,6 +329,8 @@ test('exec workers report progress and a joined report', async () => {
     assert.ok(progress.every((p) => p.endsWith(':completed')), JSON.stringify(progress));
     assert.equal(report.complete, true, JSON.stringify(report));
     assert.ok(existsSync(report.summaryPath));
+    // Each worker's own CODEX_HOME lives under the test's COCO_HOME, not under ~/.coco.
+    assert.ok(existsSync(path.join(w.cocoHome, 'codex-homes')), `no codex-homes under ${w.cocoHome}`);
   } finally {
     await w.close();
   }
