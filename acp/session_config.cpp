@@ -107,7 +107,7 @@ json config_options(const SessionSettings& s, const json& models) {
   bool current_listed = false;
   if (models.is_array()) {
     for (const auto& m : models) {
-      if (m.value("hidden", false)) continue;
+      if (m.contains("hidden") && m["hidden"] == json(true)) continue;
       std::string id = str(m, "id");
       if (id.empty()) continue;
       current_listed = current_listed || id == s.model;

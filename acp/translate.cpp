@@ -481,8 +481,9 @@ std::vector<json> replay_updates(const std::vector<std::vector<json>>& recording
       const json* msg = member(r, "msg");
       if (!msg || str(r, "dir") != "bridge->editor" || !member(*msg, "id") || member(*msg, "method")) continue;
       const json* error = member(*msg, "error");
-      int code = error ? error->value("code", 0) : 0;
-      if (code == error_code::kResourceNotFound || code == -32602 || code == -32600) refused.insert((*msg)["id"].dump());
+      const json* code = error ? member(*error, "code") : nullptr;
+      if (code && (*code == json(error_code::kResourceNotFound) || *code == json(-32602) || *code == json(-32600)))
+        refused.insert((*msg)["id"].dump());
     }
     bool after_last_replay = !last_mark;
     if (last_mark) history.clear();

@@ -122,7 +122,8 @@ std::optional<std::pair<std::string, std::string>> slash_command(const json& pro
 
 bool acknowledges_cancel(const json& response) {
   const json* e = member(response, "error");
-  return e && e->value("code", 0) == aec::kRequestCancelled;
+  const json* code = e ? member(*e, "code") : nullptr;
+  return code && *code == json(aec::kRequestCancelled);
 }
 
 }  // namespace
@@ -341,7 +342,8 @@ void AcpFace::on_authenticate(const json& params, SharedReply reply) {
       if (r.is_error()) return reply->error(ec::kInternalError, "codex could not read its account: " + r.body()["error"].dump());
       json result = r.body().value("result", json::object());
       bool logged_in = member(result, "account") != nullptr;
-      if (!logged_in && result.value("requiresOpenaiAuth", true))
+      const json* requires_auth = member(result, "requiresOpenaiAuth");
+      if (!logged_in && !(requires_auth && *requires_auth == json(false)))
         return reply->error(aec::kAuthRequired, "codex is not logged in: run `codex login` (or use openai-api-key)");
       (*reply)({{"_meta", {{"coco", {{"account", result.value("account", json())}}}}}});
     });
