@@ -148,13 +148,17 @@ void AcpFace::notify(std::string_view method, json params) {
   std::string name = starts_with(method, "coco/") ? "_" + std::string(method) : std::string(method);
   session_.emit_to_editor(protocol::make_notification(name, std::move(params)));
   if (method == "coco/upstream/restarted") {
-    // The core gave the new codex the handshake; a handshake that failed with the old one is done now.
-    if (handshake_ == Handshake::Failed) on_codex_handshake(true, {});
-    // A new codex knows none of the threads: pick them up again so that prompts go on.
+    // The core gave the new codex the handshake, but it knows none of the threads: resume them all
+    // before anything else reaches it (requests wait meanwhile, as during the first handshake).
+    if (handshake_ == Handshake::NotStarted) return;  // the core had no handshake to give it
+    handshake_ = Handshake::Pending;
+    auto left = std::make_shared<std::size_t>(sessions_.size());
+    if (*left == 0) return on_codex_handshake(true, {});
     for (auto& [id, s] : sessions_) {
       session_.request_codex("thread/resume", {{"threadId", id}, {"cwd", s.cwd}, {"excludeTurns", true}},
-                             [id](CodexResponse& r) {
+                             [this, id, left](CodexResponse& r) {
                                if (r.is_error()) spdlog::warn("could not resume session {} after codex restarted", id);
+                               if (--*left == 0) on_codex_handshake(true, {});
                              });
     }
   }

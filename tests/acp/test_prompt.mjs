@@ -1,4 +1,5 @@
-// A prompt and its streamed answer, the handshake, and a clean exit when the client leaves.
+// A prompt and its streamed answer, the handshake, authentication, a codex restart, and a clean exit
+// when the client leaves.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
@@ -64,5 +65,39 @@ test("requests before initialize and unknown methods get JSON-RPC errors", () =>
     assert.equal(status.editor.face.name, "acp");
     const exit = await a.close();
     assert.equal(exit.code, 0);
+    assert.deepEqual(exit.wireProblems, []);
+  }));
+
+test("authenticate passes codex's account state through", () =>
+  withWorld({ script: "streamed.yaml" }, async (world) => {
+    const a = await world.agent();
+    const init = await a.initialize();
+    assert.deepEqual(init.authMethods.map((m) => m.id), ["codex-login", "openai-api-key"]);
+    // The mock provider needs no OpenAI login: codex says so, and codex-login succeeds.
+    const r = await a.client.request("authenticate", { methodId: "codex-login" });
+    assert.equal(r._meta.coco.account, null);
+    await assert.rejects(a.client.request("authenticate", { methodId: "no-such-method" }), (e) => e.code === -32602);
+    const exit = await a.close();
+    assert.equal(exit.code, 0);
+    assert.deepEqual(exit.wireProblems, []);
+  }));
+
+test("after codex restarts, the sessions are resumed and prompts go on", () =>
+  withWorld({ text: 'steps:\n  - message: "still here"\n    repeat: true\n' }, async (world) => {
+    const a = await world.agent();
+    await a.initialize();
+    const { sessionId } = await a.newSession();
+    assert.equal((await a.prompt(sessionId, "before")).stopReason, "end_turn");
+    const before = await a.client.request("_coco/status", {});
+    await a.client.request("_coco/upstream/restart", {});
+    await a.until(() => a.extensions.some((e) => e.method === "_coco/upstream/restarted"), "_coco/upstream/restarted");
+    const after = await a.client.request("_coco/status", {});
+    assert.notEqual(after.upstream.pid, before.upstream.pid);
+    assert.equal((await a.prompt(sessionId, "after")).stopReason, "end_turn");
+    const texts = a.sessionUpdates(sessionId, "agent_message_chunk").map((c) => c.content.text);
+    assert.deepEqual(texts, ["still here", "still here"]);
+    const exit = await a.close();
+    assert.equal(exit.code, 0, a.stderrTail());
+    assert.equal(exit.codexAlive, false);
     assert.deepEqual(exit.wireProblems, []);
   }));
