@@ -457,17 +457,18 @@ void AcpFace::on_session_load(const json& params, SharedReply reply) {
       recordings.push_back(taskdir::read_jsonl(d / "agents" / "app-server" / "runtime" / "events.jsonl"));
       sources.push_back(d.filename().string());
     }
-    bool recorded = !recordings.empty();
+    // A task run with --no-record holds no messages: then codex's own history stands in.
+    bool recorded = std::any_of(recordings.begin(), recordings.end(), [](const auto& r) { return !r.empty(); });
     json resume = {{"threadId", id}, {"excludeTurns", recorded}};
     if (!cwd.empty()) resume["cwd"] = cwd;
     if (json config = mcp_config(params); !config.is_null()) resume["config"] = config;
-    session_.request_codex("thread/resume", resume, [this, reply, id, cwd, recordings = std::move(recordings), sources](CodexResponse& r) {
+    session_.request_codex("thread/resume", resume, [this, reply, id, cwd, recorded, recordings = std::move(recordings), sources](CodexResponse& r) {
       if (r.is_error()) return reply->error(aec::kResourceNotFound, "codex could not load session '" + id + "': " + r.body()["error"].dump());
       json result = r.body().value("result", json::object());
       AcpSession& s = open_session(id, cwd, result, "load");
       std::int64_t mark = ++replays_;
       std::vector<json> updates;
-      if (!recordings.empty()) {
+      if (recorded) {
         updates = acp::replay_updates(recordings, id, mark);
       } else {
         // A thread Coco never recorded (started by another codex client): its history as codex keeps it.

@@ -112,3 +112,27 @@ test("session/load of an unknown session is a resource-not-found error", () =>
     assert.equal(exit.code, 0);
     assert.deepEqual(exit.wireProblems, []);
   }));
+
+test("session/load of a session recorded with --no-record replays codex's own history", () =>
+  withWorld({ text: SCRIPT }, async (world) => {
+    // Process A keeps no messages: its task directory knows the session, but not what was said.
+    const a = await world.agent({ args: ["--no-record"] });
+    await a.initialize();
+    const { sessionId } = await a.newSession();
+    assert.equal((await a.prompt(sessionId, "first prompt")).stopReason, "end_turn");
+    assert.equal((await a.close()).code, 0);
+
+    const b = await world.agent();
+    await b.initialize();
+    await b.client.request("session/load", { sessionId, cwd: b.cwd, mcpServers: [] });
+    const updates = updatesBefore(b, "session/load", sessionId).map((p) => p.update);
+    assert.deepEqual(userTexts(updates), ["first prompt"]);
+    const tool = updates.find((u) => u.sessionUpdate === "tool_call");
+    assert.ok(tool, JSON.stringify(updates));
+    assert.equal(tool.kind, "execute");
+    const said = updates.filter((u) => u.sessionUpdate === "agent_message_chunk").map((u) => u.content.text).join("");
+    assert.equal(said, "The command printed: hi from the sandbox");
+    const exit = await b.close();
+    assert.equal(exit.code, 0, b.stderrTail());
+    assert.deepEqual(exit.wireProblems, []);
+  }));
