@@ -1,5 +1,6 @@
 #include "bridge/bridge_runner.h"
 
+#include "bridge/acp_face.h"
 #include "bridge/codex_face.h"
 #include "bridge/worker_methods.h"
 
@@ -73,9 +74,17 @@ int injected_loop_faults() {
   return n;
 }
 
+std::unique_ptr<Face> make_face(EditorProtocol protocol, Session& session) {
+  switch (protocol) {
+  case EditorProtocol::Acp: return std::make_unique<AcpFace>(session);
+  case EditorProtocol::Codex: break;
+  }
+  return std::make_unique<CodexFace>(session);
+}
+
 }  // namespace
 
-int run_bridge(const BridgeOptions& options) {
+int run_bridge(const BridgeOptions& options, EditorProtocol protocol) {
   ensure_standard_fds();
   std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an EPIPE on write, handled there
 
@@ -83,7 +92,7 @@ int run_bridge(const BridgeOptions& options) {
   auto editor = std::make_unique<StdioTransport>(io, ::dup(0), ::dup(1), options.max_frame_bytes, options.high_water,
                                                  options.low_water);
   Session session(io, options, std::move(editor));
-  session.set_face(std::make_unique<CodexFace>(session));
+  session.set_face(make_face(protocol, session));
   // Declared after the session so that it goes first: its workers' process groups are killed then.
   std::unique_ptr<workers::WorkerPool> workers;
   bool finished = false;

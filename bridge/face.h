@@ -10,8 +10,9 @@
 // - how a codex notification or request reaches the editor (as is, or translated);
 // - how a gate is asked, re-asked after a bad answer, and withdrawn once resolved elsewhere.
 //
-// Faces today: CodexFace (`coco bridge`: codex's own protocol, plus coco/*). Another protocol (the
-// Agent Client Protocol) is another Face beside it; the core does not change. docs/architecture.md.
+// Faces today: CodexFace (`coco bridge`: codex's own protocol, plus coco/*) and AcpFace (`coco acp`:
+// the Agent Client Protocol, translated both ways). The core does not know which one is in front.
+// docs/architecture.md.
 
 #include "protocol/envelope.h"
 #include "protocol/message.h"

@@ -86,6 +86,9 @@ public:
 
   std::size_t open_count() const;
   gates::Mode mode() const { return mode_; }
+  // How gates read the files a change touches (approvals.max_text_kib, the bridge's cwd): a face
+  // showing a file change outside a gate reads them the same way.
+  gates::FileTexts file_texts() const;
 
 private:
   Gate* find_open(const std::string& gate_id);
@@ -98,7 +101,6 @@ private:
   // Closes a gate that codex no longer waits for (nothing is sent to codex).
   void close_unanswered(Gate& gate, std::string_view by, std::string_view reason);
   void finish(Gate& gate, nlohmann::json outcome);
-  gates::FileTexts file_texts() const;
   void write_gate_file(const Gate& gate);
   void schedule_directory_poll();
   void poll_directory();

@@ -589,22 +589,26 @@ void Session::expire_codex_requests() {
   });
 }
 
+void Session::title_from_turn_start(const json& request) {
+  // The task's title is the first prompt, whichever face (or the bridge itself) started the turn.
+  if (title_set_ || string_at(request, "method") != "turn/start") return;
+  const json* params = member(request, "params");
+  std::string prompt = params ? first_prompt_text(*params) : std::string();
+  if (prompt.empty()) return;
+  task_->set_title(prompt);
+  title_set_ = true;
+}
+
 void Session::request_codex(std::string_view method, json params, CodexCallback on_response) {
   std::int64_t id = add_codex_request(std::string(method), std::move(on_response));
   json msg = protocol::make_request(id, method, std::move(params));
+  title_from_turn_start(msg);
   record(dir::kBridgeToCodex, protocol::to_line(msg));
   send_to_codex(msg);
 }
 
 void Session::forward_request_to_codex(json body, CodexCallback on_response) {
-  if (!title_set_ && string_at(body, "method") == "turn/start") {
-    const json* params = member(body, "params");
-    std::string prompt = params ? first_prompt_text(*params) : std::string();
-    if (!prompt.empty()) {
-      task_->set_title(prompt);
-      title_set_ = true;
-    }
-  }
+  title_from_turn_start(body);
   body["id"] = add_codex_request(string_at(body, "method"), std::move(on_response));
   body.erase("jsonrpc");
   send_to_codex(body);

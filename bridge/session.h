@@ -178,6 +178,7 @@ private:
   void expire_codex_requests();
   std::int64_t add_codex_request(std::string method, CodexCallback on_response);
   // sending and recording
+  void title_from_turn_start(const json& request);
   void send_to_editor(std::string_view line);
   void send_to_codex(const json& body);
   void record(std::string_view direction, std::string_view raw);

@@ -43,6 +43,7 @@ constexpr const char* kUsage = R"(coco: a bridge between editors and the Codex c
 usage: coco COMMAND [options]      (coco COMMAND --help for each)
 
   bridge      speak JSON-RPC on stdin/stdout, as `codex app-server` would (what editors start)
+  acp         speak the Agent Client Protocol on stdin/stdout (Zed, JetBrains, CodeCompanion, ...)
   demo        an offline demo: mock model, real codex, through the bridge
   run         one headless turn through the bridge; the agent's text on stdout
   exec        run `codex exec` workers in parallel and join them into a report
@@ -82,6 +83,30 @@ options:
   --no-record             keep task.yaml and events.jsonl but not the message log
   --spin-us N             poll N microseconds after each burst before sleeping: lower latency
                           (docs/performance.md); 0 never spins (default 50)
+)"},
+    {"acp", R"(usage: coco acp [options]
+
+Speaks the Agent Client Protocol (ACP v1: JSON-RPC 2.0, one message per line) on stdin/stdout, for
+editors that start agents as ACP subprocesses: {"command": "coco", "args": ["acp"]}. Behind it, the
+same as `coco bridge`: a supervised codex app-server, gates (approvals become
+session/request_permission), workers (_coco/exec/*) and a task directory per run (its path is in
+initialize's _meta). stdout carries the protocol only; it exits when stdin closes. docs/acp.md.
+
+options: those of `coco bridge`
+  --codex PATH            the codex executable (default: $COCO_CODEX, the project's .tools/, PATH)
+  --codex-arg ARG         an extra argument for `codex app-server` (repeatable)
+  --task-root DIR         where task directories go, and where session/load and session/list look
+                          (default: $COCO_HOME/tasks, ~/.coco/tasks)
+  --task ID|PATH          continue an existing task directory instead of starting a new one
+  --cwd DIR               codex's working directory (default: the current one; sessions bring their own)
+  --config FILE           configuration (default: $COCO_HOME/config.yaml; docs/configuration.md)
+  --approvals MODE        ask|allow|deny|dir: how gates no rule answers are decided (default: config, ask)
+  --approval-timeout S    answer a gate nobody answered after S seconds (approvals.on_timeout)
+  --max-frame-bytes N     the largest message accepted from the client (default 67108864)
+  --max-restarts N        codex restarts allowed per minute before giving up (default 5)
+  --no-record             keep task.yaml and events.jsonl but not the message log (session/load then
+                          has nothing to replay)
+  --spin-us N             poll N microseconds after each burst before sleeping (default 50)
 )"},
     {"demo", R"(usage: coco demo [--codex PATH] [--task-root DIR]
 
@@ -183,6 +208,8 @@ void check_options(const std::string& cmd, const Args& a) {
   static const std::map<std::string, std::set<std::string>> kOptions = {
       {"bridge", {"codex", "codex-arg", "task-root", "task", "cwd", "config", "approvals", "approval-timeout",
                   "max-frame-bytes", "max-restarts", "no-record", "spin-us"}},
+      {"acp", {"codex", "codex-arg", "task-root", "task", "cwd", "config", "approvals", "approval-timeout",
+               "max-frame-bytes", "max-restarts", "no-record", "spin-us"}},
       {"demo", {"codex", "task-root"}},
       {"run", {"approvals", "cwd", "config", "codex", "task-root"}},
       {"gate", {"task-root", "feedback"}},
@@ -229,12 +256,13 @@ std::size_t parse_size(const std::string& s, const char* what, bool zero_ok = fa
   }
 }
 
-int cmd_bridge(const Args& a) {
+// `coco bridge` and `coco acp` take the same options. nullopt: codex is nowhere to be found (logged).
+std::optional<BridgeOptions> bridge_options(const Args& a) {
   BridgeOptions o;
   auto codex = locate_codex(a.get("codex"));
   if (!codex.path) {
     spdlog::error("{}", codex.explain());
-    return 2;
+    return std::nullopt;
   }
   o.codex = *codex.path;
   if (a.has("codex-arg")) o.codex_args = a.values.at("codex-arg");
@@ -266,7 +294,13 @@ int cmd_bridge(const Args& a) {
     if (!(t > 0)) throw std::invalid_argument("--approval-timeout must be a positive number of seconds");
     o.config.approvals.timeout_s = t;
   }
-  return run_bridge(o);
+  return o;
+}
+
+int cmd_bridge(const Args& a, bridge::EditorProtocol protocol) {
+  auto o = bridge_options(a);
+  if (!o) return 2;
+  return run_bridge(*o, protocol);
 }
 
 int cmd_mock_model(const Args& a) {
@@ -362,7 +396,8 @@ int cli_main(int argc, char** argv) {
     Args a = parse_args(argc, argv, 2, {"no-record", "keep", "json"});
     check_options(cmd, a);
     setup_logging(a);
-    if (cmd == "bridge") return cmd_bridge(a);
+    if (cmd == "bridge") return cmd_bridge(a, bridge::EditorProtocol::Codex);
+    if (cmd == "acp") return cmd_bridge(a, bridge::EditorProtocol::Acp);
     if (cmd == "mock-model") return cmd_mock_model(a);
     if (cmd == "task") return cmd_task(a);
     if (cmd == "exec") return run_exec_cli(a.values, a.positional);

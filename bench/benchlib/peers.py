@@ -211,3 +211,62 @@ def run_acp_turns(argv, env, cwd, stderr_path, prompt, turns, timeout=120):
                 "agent": init.get("agentInfo"), **peer.sampler.result()}
     finally:
         peer.close()
+
+
+def _allow_once(peer, msg):
+    """An ACP client that approves everything once (and counts what it was asked)."""
+    peer.permission_requests = getattr(peer, "permission_requests", 0) + 1
+    return _approve_acp(peer, msg)
+
+
+def run_acp_session(argv, env, cwd, stderr_path, prompts, timeout=120):
+    """One scripted ACP session, measured the same way for every agent: spawn -> initialize answer ->
+    session/new answer, then each prompt (session/prompt to its answer; permission requests approved at
+    once), then the client closes stdin and waits for the agent to exit and for every process of its tree
+    to be gone. Memory and CPU are sampled over the whole tree every 20 ms, until the last process is gone."""
+    peer = Peer(argv, env, cwd, stderr_path, jsonrpc=True)
+    peer.on_request = _allow_once
+    try:
+        at_init, init = peer.call("initialize", {
+            "protocolVersion": 1,
+            "clientCapabilities": {"fs": {"readTextFile": False, "writeTextFile": False}, "terminal": False},
+            "clientInfo": {"name": "coco_bench", "title": "Coco bench", "version": "0"}}, timeout)
+        at_ready, session = peer.call("session/new", {"cwd": str(cwd), "mcpServers": []}, timeout)
+        sid = session["sessionId"]
+        prompt_s = []
+        for text in prompts:
+            t0 = time.monotonic()
+            at, result = peer.call("session/prompt", {"sessionId": sid, "prompt": [{"type": "text", "text": text}]}, timeout)
+            if result.get("stopReason") != "end_turn":
+                raise RuntimeError(f"the prompt {text!r} ended with {result}")
+            prompt_s.append(at - t0)
+        peer.sampler.sample()
+        # The client leaves: stdin closes. How long until the agent exits, and until its whole tree is gone?
+        peer._sampling = False
+        for t in peer._threads[1:]:
+            t.join()
+        t_eof = time.monotonic()
+        peer.proc.stdin.close()
+        while peer.proc.poll() is None:
+            peer.sampler.sample()
+            if time.monotonic() - t_eof > timeout:
+                raise RuntimeError("the agent did not exit after its stdin closed")
+            time.sleep(0.005)
+        exit_s = time.monotonic() - t_eof
+        names = {pid: name for pid, (name, _) in peer.sampler.cpu.items()}
+        left = [p for p in names if p != peer.proc.pid]
+        while left and time.monotonic() - t_eof < 10:
+            for p in list(left):
+                used = system.cpu_s(p)
+                if used is None or system.comm(p) != names[p]:
+                    left.remove(p)
+                else:
+                    peer.sampler.cpu[p] = (names[p], max(used, peer.sampler.cpu[p][1]))
+            time.sleep(0.005)
+        tree_gone_s = time.monotonic() - t_eof
+        return {"initialize_s": at_init - peer.t_spawn, "ready_s": at_ready - peer.t_spawn, "prompt_s": prompt_s,
+                "permission_requests": getattr(peer, "permission_requests", 0), "exit_after_eof_s": exit_s,
+                "tree_gone_after_eof_s": tree_gone_s, "left_after_10s": [names[p] for p in left],
+                "agent": init.get("agentInfo"), "exit_code": peer.proc.returncode, **peer.sampler.result()}
+    finally:
+        peer.close()

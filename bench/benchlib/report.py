@@ -25,7 +25,7 @@ def _table(headers, rows):
 
 
 def targets(s):
-    """[{name, target, value, met}] for the targets of issue 5, from whatever scenarios ran."""
+    """[{name, target, value, met}] for the targets of issues 5 and 12, from whatever scenarios ran."""
     out = []
 
     def add(name, target, value, met):
@@ -74,7 +74,24 @@ def targets(s):
         add("turn time via coco vs via codex-acp", "no worse",
             f"{coco['turn_median_s'] * 1000:.0f} vs {acp['turn_median_s'] * 1000:.0f} ms",
             coco["turn_median_s"] <= acp["turn_median_s"])
+    acp_s = s.get("acp", {})
+    ours, theirs = acp_s.get("coco acp", {}), acp_s.get("codex-acp", {})
+    if "cpu_s" in ours and "cpu_s" in theirs:
+        add("ACP start-up: spawn to the initialize answer, coco acp vs codex-acp", "<= 1/3",
+            f"{ours['initialize_s'] * 1000:.0f} vs {theirs['initialize_s'] * 1000:.0f} ms "
+            f"({ours['initialize_s'] / theirs['initialize_s']:.2f})", ours["initialize_s"] <= theirs["initialize_s"] / 3)
+        add("ACP memory: peak RSS of the process tree, coco acp vs codex-acp", "<= 2/3",
+            f"{ours['peak_rss_kb'] / 1024:.0f} vs {theirs['peak_rss_kb'] / 1024:.0f} MiB "
+            f"({ours['peak_rss_kb'] / theirs['peak_rss_kb']:.2f})", ours["peak_rss_kb"] <= theirs["peak_rss_kb"] * 2 / 3)
+        add("ACP CPU: the whole session, process tree, coco acp vs codex-acp", "<= 1/2",
+            f"{ours['cpu_s']:.2f} vs {theirs['cpu_s']:.2f} s ({ours['cpu_s'] / theirs['cpu_s']:.2f})",
+            ours["cpu_s"] <= theirs["cpu_s"] / 2)
     return out
+
+
+def _acp_adapter_cpu(v):
+    """CPU of the adapter alone: the tree's minus codex's and its children's."""
+    return sum(cpu for name, cpu in v["cpu_by_process_s"].items() if name in ("coco", "node"))
 
 
 def markdown(r):
@@ -152,6 +169,25 @@ def render(r, table=None):
     elif turn:
         parts.append(f"\nA real turn: skipped ({turn['skipped']})")
 
+    acp_s = s.get("acp", {})
+    if acp_s and "skipped" not in acp_s and "error" not in acp_s:
+        rows = []
+        for n, v in acp_s.items():
+            if "cpu_s" in v:
+                rows.append([n, f"{v['initialize_s'] * 1000:.0f}", f"{v['ready_s'] * 1000:.0f}", f"{v['turn_s'] * 1000:.0f}",
+                             f"{v['approved_command_turn_s'] * 1000:.0f}", f"{v['peak_rss_kb'] / 1024:.0f}",
+                             f"{v['cpu_s']:.2f}", f"{_acp_adapter_cpu(v):.2f}", f"{v['exit_after_eof_s'] * 1000:.0f}",
+                             f"{v['tree_gone_after_eof_s'] * 1000:.0f}", ", ".join(v["left_after_10s"]) or "none",
+                             ", ".join(f"{k} {kb / 1024:.0f}" for k, kb in v["peak_rss_by_process_kb"].items())])
+            else:
+                rows.append([n] + ["-"] * 10 + [(v.get("skipped") or v.get("error", ""))[:80]])
+        parts.append("\nACP: coco acp vs codex-acp, one scripted session each (ms, MiB, CPU s; medians; RSS summed over the"
+                     " process tree, by process at the peak; tree CPU sampled every 20 ms)\n" +
+                     _table(["agent", "initialize", "session ready", "turn", "approved command", "peak RSS", "CPU tree",
+                             "CPU adapter", "exit after EOF", "tree gone", "left after 10 s", "RSS by process"], rows))
+    elif acp_s:
+        parts.append(f"\nACP: {acp_s.get('skipped') or acp_s.get('error')}")
+
     wk = s.get("workers", {})
     if wk and "skipped" not in wk and "error" not in wk:
         rows = []
@@ -181,5 +217,5 @@ def render(r, table=None):
 
     if r.get("targets"):
         rows = [[t["name"], t["target"], t["value"], "met" if t["met"] else "MISSED"] for t in r["targets"]]
-        parts.append("\nTargets (issue 5)\n" + _table(["target", "wanted", "measured", ""], rows))
+        parts.append("\nTargets (issues 5 and 12)\n" + _table(["target", "wanted", "measured", ""], rows))
     return "\n".join(parts)

@@ -56,8 +56,22 @@ def comm(pid):
     return _read(f"/proc/{pid}/comm").strip()
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of one process so far (None when it is gone)."""
+    stat = _read(f"/proc/{pid}/stat")
+    if not stat:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
 class TreeSampler:
-    """Samples a process tree's memory; keeps the largest total seen and its breakdown per process."""
+    """Samples a process tree's memory and CPU: keeps the largest total RSS seen and its breakdown per
+    process, and the CPU time each process had used when last seen (a process that is gone keeps its
+    last sample, so CPU spent in its last sampling period is not counted)."""
 
     def __init__(self, root_pid):
         self.root = root_pid
@@ -65,16 +79,20 @@ class TreeSampler:
         self.peak_rss_kb = 0
         self.peak_pss_kb = 0
         self.peak_breakdown = {}
+        self.cpu = {}  # pid -> (name, cpu seconds when last seen)
 
     def sample(self):
         total, total_pss, breakdown = 0, 0, {}
         for p in tree(self.root):
+            name = comm(p) or str(p)
+            used = cpu_s(p)
+            if used is not None:
+                self.cpu[p] = (name, max(used, self.cpu.get(p, ("", 0.0))[1]))
             rss = status_kb(p).get("VmRSS", 0)
             if rss == 0:
                 continue  # gone since the walk, or a zombie
             total += rss
             total_pss += pss_kb(p)
-            name = comm(p) or str(p)
             breakdown[name] = breakdown.get(name, 0) + rss
         self.last_rss_kb = total
         if total > self.peak_rss_kb:
@@ -82,10 +100,21 @@ class TreeSampler:
         self.peak_pss_kb = max(self.peak_pss_kb, total_pss)
         return total
 
+    def pids(self):
+        return list(self.cpu)
+
+    def cpu_by_process(self):
+        out = {}
+        for name, used in self.cpu.values():
+            out[name] = out.get(name, 0.0) + used
+        return out
+
     def result(self):
         # `end`: the last sample, taken after the work (steady state, free of a fork's brief double count).
+        by_process = self.cpu_by_process()
         return {"peak_rss_kb": self.peak_rss_kb, "peak_pss_kb": self.peak_pss_kb, "end_rss_kb": self.last_rss_kb,
-                "peak_rss_by_process_kb": self.peak_breakdown}
+                "peak_rss_by_process_kb": self.peak_breakdown, "cpu_s": sum(by_process.values()),
+                "cpu_by_process_s": by_process}
 
 
 def cpu_snapshot():
