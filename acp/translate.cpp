@@ -2,31 +2,23 @@
 
 #include "gates/answer.h"
 #include "gates/shell_words.h"
+#include "protocol/json_fields.h"
 #include "text/one_line.h"
 
 #include <algorithm>
 #include <set>
 
 namespace coco::acp {
+using protocol::find_member;
+using protocol::string_member;
+
 namespace {
 
 constexpr std::size_t kTitleMax = 120;
 
-// Typed reads of outside data: a field of the wrong type reads as absent.
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-std::string str(const json& obj, const char* key) {
-  const json* v = member(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
-
 const json& arr(const json& obj, const char* key) {
   static const json kEmpty = json::array();
-  const json* v = member(obj, key);
+  const json* v = find_member(obj, key);
   return v && v->is_array() ? *v : kEmpty;
 }
 
@@ -64,11 +56,11 @@ std::string_view permission_kind(const gates::Option& o) {
 // choice can be an option of its own.
 const json* single_question_with_choices(const gates::Prompt& p) {
   if (p.kind != gates::GateKind::UserInput) return nullptr;
-  const json* questions = member(p.fields, "questions");
+  const json* questions = find_member(p.fields, "questions");
   if (!questions || !questions->is_array() || questions->size() != 1) return nullptr;
   const json& q = (*questions)[0];
   const json& options = arr(q, "options");
-  if (options.empty() || str(q, "id").empty()) return nullptr;
+  if (options.empty() || string_member(q, "id").empty()) return nullptr;
   return &q;
 }
 
@@ -98,7 +90,7 @@ std::string_view command_kind(const json& command_actions) {
   if (!command_actions.is_array() || command_actions.empty()) return "execute";
   bool all_read = true, all_search = true;
   for (const auto& a : command_actions) {
-    std::string type = str(a, "type");
+    std::string type = string_member(a, "type");
     all_read = all_read && type == "read";
     all_search = all_search && (type == "search" || type == "listFiles");
   }
@@ -108,7 +100,7 @@ std::string_view command_kind(const json& command_actions) {
 }
 
 std::string command_title(const json& item) {
-  std::string command = str(item, "command");
+  std::string command = string_member(item, "command");
   gates::ShellWords words = gates::split_shell_words(command);
   if (words.words.size() == 3 && !words.compound) {
     std::string shell = short_path(words.words[0]);
@@ -125,32 +117,32 @@ std::string_view tool_status(std::string_view codex_status) {
 }
 
 json tool_call(const json& item, const json& content) {
-  std::string type = str(item, "type"), id = str(item, "id");
+  std::string type = string_member(item, "type"), id = string_member(item, "id");
   if (id.empty()) return nullptr;
-  json u = {{"sessionUpdate", "tool_call"}, {"toolCallId", id}, {"status", tool_status(str(item, "status"))}};
+  json u = {{"sessionUpdate", "tool_call"}, {"toolCallId", id}, {"status", tool_status(string_member(item, "status"))}};
   json locations = json::array();
   if (type == "commandExecution") {
     const json& actions = arr(item, "commandActions");
     u["title"] = command_title(item);
     u["kind"] = command_kind(actions);
-    u["rawInput"] = {{"command", str(item, "command")}, {"cwd", str(item, "cwd")}, {"commandActions", actions}};
+    u["rawInput"] = {{"command", string_member(item, "command")}, {"cwd", string_member(item, "cwd")}, {"commandActions", actions}};
     for (const auto& a : actions) {
-      std::string path = str(a, "path");
+      std::string path = string_member(a, "path");
       if (path.empty()) continue;
       // Read actions name the file relative to the command's directory; ACP wants absolute paths.
-      if (path.front() != '/' && !str(item, "cwd").empty()) path = str(item, "cwd") + "/" + path;
+      if (path.front() != '/' && !string_member(item, "cwd").empty()) path = string_member(item, "cwd") + "/" + path;
       locations.push_back(location(path));
     }
   } else if (type == "fileChange") {
     const json& changes = arr(item, "changes");
     std::vector<std::string> names;
     for (const auto& c : changes) {
-      std::string path = str(c, "path");
+      std::string path = string_member(c, "path");
       if (path.empty()) continue;
       names.push_back(short_path(path));
       locations.push_back(location(path));
-      if (const json* kind = member(c, "kind"); kind && !str(*kind, "move_path").empty())
-        locations.push_back(location(str(*kind, "move_path")));
+      if (const json* kind = find_member(c, "kind"); kind && !string_member(*kind, "move_path").empty())
+        locations.push_back(location(string_member(*kind, "move_path")));
     }
     std::string title = "Edit";
     for (std::size_t i = 0; i < names.size() && i < 3; ++i) title += (i ? ", " : " ") + names[i];
@@ -159,26 +151,26 @@ json tool_call(const json& item, const json& content) {
     u["kind"] = "edit";
     u["rawInput"] = {{"changes", changes}};
   } else if (type == "mcpToolCall") {
-    u["title"] = str(item, "server") + "." + str(item, "tool");
+    u["title"] = string_member(item, "server") + "." + string_member(item, "tool");
     u["kind"] = "other";
     u["rawInput"] = item.value("arguments", json());
   } else if (type == "dynamicToolCall") {
-    u["title"] = str(item, "tool");
+    u["title"] = string_member(item, "tool");
     u["kind"] = "other";
     u["rawInput"] = item.value("arguments", json());
   } else if (type == "webSearch") {
-    std::string query = str(item, "query");
+    std::string query = string_member(item, "query");
     u["title"] = text::one_line(query.empty() ? std::string("Web search") : "Search the web: " + query, kTitleMax);
     u["kind"] = "fetch";
     u["rawInput"] = {{"query", query}, {"action", item.value("action", json())}};
   } else if (type == "imageView") {
-    std::string path = str(item, "path");
+    std::string path = string_member(item, "path");
     u["title"] = "View image " + short_path(path);
     u["kind"] = "read";
     if (!path.empty()) locations.push_back(location(path));
     u["rawInput"] = {{"path", path}};
   } else if (type == "collabAgentToolCall") {
-    u["title"] = "Agent: " + str(item, "tool");
+    u["title"] = "Agent: " + string_member(item, "tool");
     u["kind"] = "other";
     u["rawInput"] = {{"tool", item.value("tool", json())}, {"prompt", item.value("prompt", json())}};
   } else {
@@ -190,43 +182,43 @@ json tool_call(const json& item, const json& content) {
 }
 
 json tool_call_completed(const json& item, const json& content, std::size_t max_output_bytes) {
-  std::string type = str(item, "type"), id = str(item, "id");
-  json u = {{"sessionUpdate", "tool_call_update"}, {"toolCallId", id}, {"status", tool_status(str(item, "status"))}};
+  std::string type = string_member(item, "type"), id = string_member(item, "id");
+  json u = {{"sessionUpdate", "tool_call_update"}, {"toolCallId", id}, {"status", tool_status(string_member(item, "status"))}};
   json out_content = content.is_array() ? content : json::array();
   if (type == "commandExecution") {
-    std::string output = str(item, "aggregatedOutput");
+    std::string output = string_member(item, "aggregatedOutput");
     if (!output.empty()) out_content = json::array({output_content(output, max_output_bytes, output.size())});
     json raw = {{"exitCode", item.value("exitCode", json())}, {"durationMs", item.value("durationMs", json())}};
-    if (str(item, "status") == "declined") raw["declined"] = true;
+    if (string_member(item, "status") == "declined") raw["declined"] = true;
     u["rawOutput"] = raw;
   } else if (type == "mcpToolCall") {
-    const json* result = member(item, "result");
+    const json* result = find_member(item, "result");
     if (result) {
       for (const auto& block : arr(*result, "content"))
-        if (str(block, "type") == "text") out_content.push_back(text_content(str(block, "text")));
+        if (string_member(block, "type") == "text") out_content.push_back(text_content(string_member(block, "text")));
       u["rawOutput"] = *result;
     }
-    if (const json* error = member(item, "error")) {
-      out_content.push_back(text_content(str(*error, "message")));
+    if (const json* error = find_member(item, "error")) {
+      out_content.push_back(text_content(string_member(*error, "message")));
       u["rawOutput"] = {{"error", *error}};
     }
   } else if (type == "dynamicToolCall") {
     for (const auto& block : arr(item, "contentItems"))
-      if (str(block, "type") == "inputText") out_content.push_back(text_content(str(block, "text")));
+      if (string_member(block, "type") == "inputText") out_content.push_back(text_content(string_member(block, "text")));
   }
   if (!out_content.empty()) u["content"] = std::move(out_content);
   return u;
 }
 
 json diff_content(const json& c) {
-  std::string path = str(c, "path");
-  if (c.value("textsOmitted", false) || !member(c, "newText") && str(c, "kind") != "delete") {
-    return text_content("`" + path + "`: " + str(c, "omittedReason") + "\n\n```diff\n" + str(c, "diff") + "```\n");
+  std::string path = string_member(c, "path");
+  if (c.value("textsOmitted", false) || !find_member(c, "newText") && string_member(c, "kind") != "delete") {
+    return text_content("`" + path + "`: " + string_member(c, "omittedReason") + "\n\n```diff\n" + string_member(c, "diff") + "```\n");
   }
-  json d = {{"type", "diff"}, {"path", path}, {"newText", str(c, "newText")}};  // a delete: "" after
-  const json* old_text = member(c, "oldText");
+  json d = {{"type", "diff"}, {"path", path}, {"newText", string_member(c, "newText")}};  // a delete: "" after
+  const json* old_text = find_member(c, "oldText");
   d["oldText"] = old_text && old_text->is_string() ? *old_text : json(nullptr);
-  if (!str(c, "movePath").empty()) d["_meta"] = {{"coco", {{"movePath", str(c, "movePath")}}}};
+  if (!string_member(c, "movePath").empty()) d["_meta"] = {{"coco", {{"movePath", string_member(c, "movePath")}}}};
   return d;
 }
 
@@ -256,8 +248,8 @@ std::string output_tail(std::string_view text, std::size_t max_bytes, std::size_
 json plan_update(const json& params) {
   json entries = json::array();
   for (const auto& step : arr(params, "plan")) {
-    std::string status = str(step, "status");
-    entries.push_back({{"content", str(step, "step")},
+    std::string status = string_member(step, "status");
+    entries.push_back({{"content", string_member(step, "step")},
                        {"priority", "medium"},
                        {"status", status == "inProgress" ? "in_progress" : status == "completed" ? "completed" : "pending"}});
   }
@@ -265,19 +257,19 @@ json plan_update(const json& params) {
 }
 
 std::optional<json> usage_update(const json& params) {
-  const json* usage = member(params, "tokenUsage");
+  const json* usage = find_member(params, "tokenUsage");
   if (!usage) return std::nullopt;
-  const json* window = member(*usage, "modelContextWindow");
-  const json* last = member(*usage, "last");
+  const json* window = find_member(*usage, "modelContextWindow");
+  const json* last = find_member(*usage, "last");
   if (!window || !window->is_number_integer() || !last) return std::nullopt;
-  const json* used = member(*last, "totalTokens");
+  const json* used = find_member(*last, "totalTokens");
   if (!used || !used->is_number_integer()) return std::nullopt;
   return json{{"sessionUpdate", "usage_update"}, {"used", *used}, {"size", *window}};
 }
 
 std::string item_text(const json& item) {
-  std::string type = str(item, "type");
-  if (type == "agentMessage") return str(item, "text");
+  std::string type = string_member(item, "type");
+  if (type == "agentMessage") return string_member(item, "text");
   if (type != "reasoning") return {};
   std::string out;
   const json& parts = arr(item, "summary").empty() ? arr(item, "content") : arr(item, "summary");
@@ -294,15 +286,15 @@ std::string item_text(const json& item) {
 
 PromptEnd prompt_end(const json& turn, bool cancel_requested) {
   if (cancel_requested) return {"cancelled", nullptr};
-  std::string status = str(turn, "status");
+  std::string status = string_member(turn, "status");
   if (status == "completed") return {"end_turn", nullptr};
   if (status == "interrupted") return {"cancelled", nullptr};
-  const json* error = member(turn, "error");
+  const json* error = find_member(turn, "error");
   json info = error ? error->value("codexErrorInfo", json()) : json();
   std::string code = info.is_string() ? info.get<std::string>() : std::string();
   if (code == "contextWindowExceeded") return {"max_tokens", nullptr};
   if (code == "cyberPolicy" || code == "misalignmentPolicyViolation") return {"refusal", nullptr};
-  std::string message = error ? str(*error, "message") : std::string();
+  std::string message = error ? string_member(*error, "message") : std::string();
   json data = {{"turnStatus", status}};
   if (error) data["codexError"] = *error;
   return {"", {{"code", -32603}, {"message", message.empty() ? "the turn failed" : message}, {"data", data}}};
@@ -319,11 +311,11 @@ CodexInput codex_input(const json& prompt) {
     out.input.push_back({{"type", "text"}, {"text", std::move(t)}, {"text_elements", json::array()}});
   };
   for (const auto& block : prompt) {
-    std::string type = str(block, "type");
+    std::string type = string_member(block, "type");
     if (type == "text") {
-      text(str(block, "text"));
+      text(string_member(block, "text"));
     } else if (type == "image") {
-      std::string data = str(block, "data"), mime = str(block, "mimeType");
+      std::string data = string_member(block, "data"), mime = string_member(block, "mimeType");
       if (data.empty() || mime.empty()) {
         out.problem = "an image block needs data and mimeType";
         return out;
@@ -331,16 +323,16 @@ CodexInput codex_input(const json& prompt) {
       out.input.push_back({{"type", "image"}, {"url", "data:" + mime + ";base64," + data}});
     } else if (type == "resource_link") {
       // The model reads files itself: name the file so that it can.
-      std::string uri = str(block, "uri"), name = str(block, "name");
+      std::string uri = string_member(block, "uri"), name = string_member(block, "name");
       text("[@" + (name.empty() ? uri : name) + "](" + uri + ")");
     } else if (type == "resource") {
-      const json* res = member(block, "resource");
-      if (!res || !member(*res, "text")) {
+      const json* res = find_member(block, "resource");
+      if (!res || !find_member(*res, "text")) {
         out.problem = "embedded resources must be text (a blob resource is not supported)";
         return out;
       }
-      std::string uri = str(*res, "uri");
-      text("<context ref=\"" + uri + "\">\n" + str(*res, "text") + "\n</context>");
+      std::string uri = string_member(*res, "uri");
+      text("<context ref=\"" + uri + "\">\n" + string_member(*res, "text") + "\n</context>");
     } else {
       out.problem = "content blocks of type '" + type + "' are not supported (text, image, resource_link, resource)";
       return out;
@@ -374,11 +366,11 @@ json permission_request(const gates::Prompt& p, std::string_view gate_id, std::s
   if (question) {
     const json& choices = arr(*question, "options");
     for (std::size_t i = 0; i < choices.size(); ++i) {
-      std::string label = str(choices[i], "label");
+      std::string label = string_member(choices[i], "label");
       options.push_back({{"optionId", std::string(kChoicePrefix) + std::to_string(i)},
                          {"name", label},
                          {"kind", "allow_once"},
-                         {"_meta", {{"coco", {{"optionId", "submit"}, {"answers", {{str(*question, "id"), {label}}}}}}}}});
+                         {"_meta", {{"coco", {{"optionId", "submit"}, {"answers", {{string_member(*question, "id"), {label}}}}}}}}});
     }
   }
   for (const auto& o : p.options) {
@@ -399,8 +391,8 @@ json permission_request(const gates::Prompt& p, std::string_view gate_id, std::s
 
 PermissionAnswer read_permission_answer(const gates::Prompt& p, const json& result) {
   PermissionAnswer a;
-  const json* outcome = member(result, "outcome");
-  std::string kind = outcome ? str(*outcome, "outcome") : std::string();
+  const json* outcome = find_member(result, "outcome");
+  std::string kind = outcome ? string_member(*outcome, "outcome") : std::string();
   if (kind == "cancelled") {
     a.kind = PermissionAnswer::Kind::Cancelled;
     return a;
@@ -409,7 +401,7 @@ PermissionAnswer read_permission_answer(const gates::Prompt& p, const json& resu
     a.problem = "the answer must be {outcome: {outcome: \"selected\", optionId} | {outcome: \"cancelled\"}}";
     return a;
   }
-  std::string option_id = str(*outcome, "optionId");
+  std::string option_id = string_member(*outcome, "optionId");
   json value = {{"optionId", option_id}};
   if (option_id.rfind(kChoicePrefix, 0) == 0) {
     const json* question = single_question_with_choices(p);
@@ -423,11 +415,11 @@ PermissionAnswer read_permission_answer(const gates::Prompt& p, const json& resu
       a.problem = "no option '" + option_id + "'";
       return a;
     }
-    value = {{"optionId", "submit"}, {"answers", {{str(*question, "id"), {str(arr(*question, "options")[index], "label")}}}}};
+    value = {{"optionId", "submit"}, {"answers", {{string_member(*question, "id"), {string_member(arr(*question, "options")[index], "label")}}}}};
   }
   // Coco's extension: a reason for a denial, passed on to the running turn (docs/acp.md).
-  if (const json* meta = member(result, "_meta"); meta && member(*meta, "coco")) {
-    std::string feedback = str((*meta)["coco"], "feedback");
+  if (const json* meta = find_member(result, "_meta"); meta && find_member(*meta, "coco")) {
+    std::string feedback = string_member((*meta)["coco"], "feedback");
     if (!feedback.empty()) value["feedback"] = feedback;
   }
   auto parsed = gates::parse_answer(p, value);
@@ -446,16 +438,16 @@ PermissionAnswer read_permission_answer(const gates::Prompt& p, const json& resu
 namespace {
 
 bool is_session_message(const json& msg, const char* method, std::string_view session_id) {
-  if (str(msg, "method") != method) return false;
-  const json* params = member(msg, "params");
-  return params && str(*params, "sessionId") == session_id;
+  if (string_member(msg, "method") != method) return false;
+  const json* params = find_member(msg, "params");
+  return params && string_member(*params, "sessionId") == session_id;
 }
 
 // The replay mark of a recorded update (_meta.coco.replay), or nullopt for a live one.
 std::optional<std::int64_t> replay_mark_of(const json& params) {
-  const json* meta = member(params, "_meta");
-  const json* coco = meta ? member(*meta, "coco") : nullptr;
-  const json* mark = coco ? member(*coco, "replay") : nullptr;
+  const json* meta = find_member(params, "_meta");
+  const json* coco = meta ? find_member(*meta, "coco") : nullptr;
+  const json* mark = coco ? find_member(*coco, "replay") : nullptr;
   if (!mark || !mark->is_number_integer()) return std::nullopt;
   return mark->get<std::int64_t>();
 }
@@ -469,8 +461,8 @@ std::vector<json> replay_updates(const std::vector<std::vector<json>>& recording
     // Where this log's last replay of the session starts and ends (it holds all history before it).
     std::optional<std::int64_t> last_mark;
     for (const auto& r : records) {
-      if (str(r, "dir") != "bridge->editor") continue;
-      const json* msg = member(r, "msg");
+      if (string_member(r, "dir") != "bridge->editor") continue;
+      const json* msg = find_member(r, "msg");
       if (msg && is_session_message(*msg, "session/update", session_id))
         if (auto m = replay_mark_of((*msg)["params"])) last_mark = m;
     }
@@ -478,10 +470,10 @@ std::vector<json> replay_updates(const std::vector<std::vector<json>>& recording
     // were never part of the conversation: their answers are errors of those kinds.
     std::set<std::string> refused;
     for (const auto& r : records) {
-      const json* msg = member(r, "msg");
-      if (!msg || str(r, "dir") != "bridge->editor" || !member(*msg, "id") || member(*msg, "method")) continue;
-      const json* error = member(*msg, "error");
-      const json* code = error ? member(*error, "code") : nullptr;
+      const json* msg = find_member(r, "msg");
+      if (!msg || string_member(r, "dir") != "bridge->editor" || !find_member(*msg, "id") || find_member(*msg, "method")) continue;
+      const json* error = find_member(*msg, "error");
+      const json* code = error ? find_member(*error, "code") : nullptr;
       if (code && (*code == json(error_code::kResourceNotFound) || *code == json(-32602) || *code == json(-32600)))
         refused.insert((*msg)["id"].dump());
     }
@@ -489,15 +481,15 @@ std::vector<json> replay_updates(const std::vector<std::vector<json>>& recording
     if (last_mark) history.clear();
     bool in_last_replay = false;
     for (const auto& r : records) {
-      const json* msg = member(r, "msg");
+      const json* msg = find_member(r, "msg");
       if (!msg) continue;
-      std::string dir = str(r, "dir");
+      std::string dir = string_member(r, "dir");
       if (dir == "bridge->editor" && is_session_message(*msg, "session/update", session_id)) {
         const json& params = (*msg)["params"];
         auto mark = replay_mark_of(params);
         if (mark && mark == last_mark) {
           in_last_replay = true;
-          if (const json* u = member(params, "update")) history.push_back(*u);
+          if (const json* u = find_member(params, "update")) history.push_back(*u);
           continue;
         }
         if (in_last_replay) {
@@ -505,13 +497,13 @@ std::vector<json> replay_updates(const std::vector<std::vector<json>>& recording
           after_last_replay = true;
         }
         if (!mark && after_last_replay)
-          if (const json* u = member(params, "update")) history.push_back(*u);
+          if (const json* u = find_member(params, "update")) history.push_back(*u);
       } else if (dir == "editor->bridge" && is_session_message(*msg, "session/prompt", session_id)) {
         if (in_last_replay) {
           in_last_replay = false;
           after_last_replay = true;
         }
-        if (!after_last_replay || (member(*msg, "id") && refused.count((*msg)["id"].dump()))) continue;
+        if (!after_last_replay || (find_member(*msg, "id") && refused.count((*msg)["id"].dump()))) continue;
         for (const auto& block : arr((*msg)["params"], "prompt"))
           history.push_back({{"sessionUpdate", "user_message_chunk"}, {"content", block}});
       }

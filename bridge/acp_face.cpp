@@ -3,6 +3,7 @@
 #include "acp/translate.h"
 #include "bridge/session.h"
 #include "bridge/version.h"
+#include "protocol/json_fields.h"
 #include "protocol/json_text.h"
 #include "taskdir/task_reader.h"
 #include "text/one_line.h"
@@ -19,6 +20,9 @@ using json = nlohmann::json;
 namespace ec = protocol::error_code;
 namespace aec = acp::error_code;
 namespace fs = std::filesystem;
+
+using protocol::find_member;
+using protocol::string_member;
 
 namespace {
 
@@ -39,20 +43,8 @@ const std::vector<std::string> kOptedOutNotifications = {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-// Typed reads of outside data: a field of the wrong type reads as absent.
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-std::string str(const json& obj, const char* key) {
-  const json* v = member(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
-
 json params_of(const protocol::Message& m) {
-  const json* p = member(m.body, "params");
+  const json* p = find_member(m.body, "params");
   return p && p->is_object() ? *p : json::object();
 }
 
@@ -68,35 +60,35 @@ std::string now_iso() {
 
 // An absolute path from the client (ACP requires absolute paths), or "".
 std::string absolute_path(const json& params, const char* key) {
-  std::string p = str(params, key);
+  std::string p = string_member(params, key);
   return !p.empty() && p.front() == '/' ? p : std::string();
 }
 
 // ACP's McpServer[] as codex's `mcp_servers` config (stdio: command/args/env; http: url/headers).
 json mcp_config(const json& params) {
-  const json* servers = member(params, "mcpServers");
+  const json* servers = find_member(params, "mcpServers");
   if (!servers || !servers->is_array() || servers->empty()) return nullptr;
   json out = json::object();
   for (const auto& s : *servers) {
     std::string name;
-    for (char c : str(s, "name")) name += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+    for (char c : string_member(s, "name")) name += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
     if (name.empty()) continue;
     auto pairs = [&](const char* key) {
       json o = json::object();
-      if (const json* list = member(s, key); list && list->is_array())
+      if (const json* list = find_member(s, key); list && list->is_array())
         for (const auto& kv : *list)
-          if (!str(kv, "name").empty()) o[str(kv, "name")] = str(kv, "value");
+          if (!string_member(kv, "name").empty()) o[string_member(kv, "name")] = string_member(kv, "value");
       return o;
     };
-    std::string type = str(s, "type");
+    std::string type = string_member(s, "type");
     if (type == "http") {
-      out[name] = {{"url", str(s, "url")}, {"http_headers", pairs("headers")}};
+      out[name] = {{"url", string_member(s, "url")}, {"http_headers", pairs("headers")}};
     } else if (type.empty() || type == "stdio") {
       json args = json::array();
-      if (const json* a = member(s, "args"); a && a->is_array())
+      if (const json* a = find_member(s, "args"); a && a->is_array())
         for (const auto& x : *a)
           if (x.is_string()) args.push_back(x);
-      out[name] = {{"command", str(s, "command")}, {"args", args}, {"env", pairs("env")}};
+      out[name] = {{"command", string_member(s, "command")}, {"args", args}, {"env", pairs("env")}};
     }
   }
   return out.empty() ? json(nullptr) : json{{"mcp_servers", out}};
@@ -111,8 +103,8 @@ json available_commands() {
 
 // A prompt that is a slash command: its name and the rest of the text.
 std::optional<std::pair<std::string, std::string>> slash_command(const json& prompt) {
-  if (!prompt.is_array() || prompt.size() != 1 || str(prompt[0], "type") != "text") return std::nullopt;
-  std::string text = str(prompt[0], "text");
+  if (!prompt.is_array() || prompt.size() != 1 || string_member(prompt[0], "type") != "text") return std::nullopt;
+  std::string text = string_member(prompt[0], "text");
   if (!starts_with(text, "/review")) return std::nullopt;
   std::string rest = text.substr(7);
   if (!rest.empty() && rest.front() != ' ' && rest.front() != '\n') return std::nullopt;
@@ -121,8 +113,8 @@ std::optional<std::pair<std::string, std::string>> slash_command(const json& pro
 }
 
 bool acknowledges_cancel(const json& response) {
-  const json* e = member(response, "error");
-  const json* code = e ? member(*e, "code") : nullptr;
+  const json* e = find_member(response, "error");
+  const json* code = e ? find_member(*e, "code") : nullptr;
   return code && *code == json(aec::kRequestCancelled);
 }
 
@@ -178,7 +170,7 @@ void AcpFace::on_editor_request(protocol::Message& m) {
   auto reply = std::make_shared<Reply>(session_.make_reply(m.id, method));
   json params = params_of(m);
   if (starts_with(method, "_coco/")) {
-    const json* raw = member(m.body, "params");
+    const json* raw = find_member(m.body, "params");
     if (raw && !raw->is_object()) return reply->error(ec::kInvalidParams, "Invalid params: _coco/* methods take an object");
     return session_.methods().dispatch(method.substr(1), params, std::move(*reply));
   }
@@ -198,13 +190,13 @@ void AcpFace::on_editor_request(protocol::Message& m) {
 void AcpFace::on_editor_notification(protocol::Message& m) {
   json params = params_of(m);
   if (m.method == "session/cancel") {
-    auto it = sessions_.find(str(params, "sessionId"));
+    auto it = sessions_.find(string_member(params, "sessionId"));
     if (it != sessions_.end()) cancel_session(it->second, "session/cancel");
     return;
   }
   if (m.method == "$/cancel_request") {
     // The client gave up on one of its requests: for a prompt, that is a cancel of the turn.
-    const json* id = member(params, "requestId");
+    const json* id = find_member(params, "requestId");
     for (auto& [_, s] : sessions_)
       if (id && s.prompt && s.prompt->request_id == *id) cancel_session(s, "$/cancel_request");
   }
@@ -242,7 +234,7 @@ std::int64_t AcpFace::request_editor(std::string_view method, json params, Respo
 void AcpFace::on_initialize(protocol::Message& m) {
   Reply reply = session_.make_reply(m.id, m.method);
   json params = params_of(m);
-  if (!member(params, "protocolVersion") || !params["protocolVersion"].is_number_integer())
+  if (!find_member(params, "protocolVersion") || !params["protocolVersion"].is_number_integer())
     return reply.error(ec::kInvalidParams, "Invalid params: protocolVersion must be an integer");
   initialized_ = true;
   if (handshake_ == Handshake::NotStarted) start_codex_handshake(params.value("clientInfo", json()));
@@ -275,10 +267,10 @@ void AcpFace::start_codex_handshake(const json& acp_client_info) {
   handshake_ = Handshake::Pending;
   // The client's name becomes codex's originator, as it would for a direct connection.
   json client_info = {{"name", "coco_acp"}, {"version", kCocoVersion}};
-  if (!str(acp_client_info, "name").empty()) {
-    client_info["name"] = str(acp_client_info, "name");
-    client_info["version"] = str(acp_client_info, "version");
-    if (!str(acp_client_info, "title").empty()) client_info["title"] = str(acp_client_info, "title");
+  if (!string_member(acp_client_info, "name").empty()) {
+    client_info["name"] = string_member(acp_client_info, "name");
+    client_info["version"] = string_member(acp_client_info, "version");
+    if (!string_member(acp_client_info, "title").empty()) client_info["title"] = string_member(acp_client_info, "title");
   }
   json params = {{"clientInfo", client_info}, {"capabilities", {{"optOutNotificationMethods", kOptedOutNotifications}}}};
   // A restarted codex gets the same handshake from the core, `initialized` included.
@@ -305,8 +297,8 @@ void AcpFace::on_codex_handshake(bool ok, const std::string& problem) {
   models_requested_ = true;
   session_.request_codex("model/list", json::object(), [this](CodexResponse& r) {
     const json& body = r.body();
-    const json* result = r.is_error() ? nullptr : member(body, "result");
-    const json* data = result ? member(*result, "data") : nullptr;
+    const json* result = r.is_error() ? nullptr : find_member(body, "result");
+    const json* data = result ? find_member(*result, "data") : nullptr;
     models_ = data && data->is_array() ? *data : json::array();
     auto waiting = std::move(waiting_for_models_);
     waiting_for_models_.clear();
@@ -330,7 +322,7 @@ void AcpFace::with_models(std::function<void()> then) {
 }
 
 void AcpFace::on_authenticate(const json& params, SharedReply reply) {
-  std::string method = str(params, "methodId");
+  std::string method = string_member(params, "methodId");
   if (method != "codex-login" && method != "openai-api-key")
     return reply->error(ec::kInvalidParams, "no authentication method '" + method + "' (codex-login, openai-api-key)");
   with_codex(reply, [this, reply, method] {
@@ -345,8 +337,8 @@ void AcpFace::on_authenticate(const json& params, SharedReply reply) {
     session_.request_codex("account/read", json::object(), [reply](CodexResponse& r) {
       if (r.is_error()) return reply->error(ec::kInternalError, "codex could not read its account: " + r.body()["error"].dump());
       json result = r.body().value("result", json::object());
-      bool logged_in = member(result, "account") != nullptr;
-      const json* requires_auth = member(result, "requiresOpenaiAuth");
+      bool logged_in = find_member(result, "account") != nullptr;
+      const json* requires_auth = find_member(result, "requiresOpenaiAuth");
       if (!logged_in && !(requires_auth && *requires_auth == json(false)))
         return reply->error(aec::kAuthRequired, "codex is not logged in: run `codex login` (or use openai-api-key)");
       (*reply)({{"_meta", {{"coco", {{"account", result.value("account", json())}}}}}});
@@ -358,9 +350,9 @@ void AcpFace::on_authenticate(const json& params, SharedReply reply) {
 // Sessions
 
 AcpFace::AcpSession* AcpFace::find_session(const json& params, const SharedReply& reply) {
-  auto it = sessions_.find(str(params, "sessionId"));
+  auto it = sessions_.find(string_member(params, "sessionId"));
   if (it != sessions_.end()) return &it->second;
-  reply->error(aec::kResourceNotFound, "no open session '" + str(params, "sessionId") + "' (session/load or session/resume opens one)");
+  reply->error(aec::kResourceNotFound, "no open session '" + string_member(params, "sessionId") + "' (session/load or session/resume opens one)");
   return nullptr;
 }
 
@@ -368,10 +360,10 @@ AcpFace::AcpSession& AcpFace::open_session(const std::string& id, const std::str
                                            std::string_view origin) {
   AcpSession& s = sessions_[id];
   s.id = id;
-  const json* thread = member(thread_result, "thread");
-  s.cwd = !cwd.empty() ? cwd : str(thread_result, "cwd");
+  const json* thread = find_member(thread_result, "thread");
+  s.cwd = !cwd.empty() ? cwd : string_member(thread_result, "cwd");
   s.settings = acp::settings_from_thread(thread_result);
-  std::string name = thread ? str(*thread, "name") : std::string();
+  std::string name = thread ? string_member(*thread, "name") : std::string();
   s.titled = !name.empty();
   session_.task().event("acp.session", {{"sessionId", id}, {"cwd", s.cwd}, {"origin", origin}});
   return s;
@@ -394,7 +386,7 @@ void AcpFace::on_session_new(const json& params, SharedReply reply) {
     session_.request_codex("thread/start", start, [this, reply, cwd](CodexResponse& r) {
       if (r.is_error()) return reply->error(ec::kInternalError, "codex could not start a thread: " + r.body()["error"].dump());
       json result = r.body().value("result", json::object());
-      std::string id = str(result.value("thread", json::object()), "id");
+      std::string id = string_member(result.value("thread", json::object()), "id");
       if (id.empty()) return reply->error(ec::kInternalError, "codex started a thread without an id");
       open_session(id, cwd, result, "new");
       with_models([this, reply, id] {
@@ -410,7 +402,7 @@ void AcpFace::on_session_new(const json& params, SharedReply reply) {
 }
 
 void AcpFace::on_session_resume(const json& params, SharedReply reply) {
-  std::string id = str(params, "sessionId"), cwd = absolute_path(params, "cwd");
+  std::string id = string_member(params, "sessionId"), cwd = absolute_path(params, "cwd");
   if (id.empty()) return reply->error(ec::kInvalidParams, "Invalid params: sessionId is required");
   with_codex(reply, [this, reply, id, cwd, params] {
     json resume = {{"threadId", id}, {"excludeTurns", true}};
@@ -436,7 +428,7 @@ std::vector<fs::path> AcpFace::tasks_with_session(const std::string& session_id)
   std::reverse(tasks.begin(), tasks.end());
   for (const auto& t : tasks) {
     for (const auto& e : taskdir::read_jsonl(t.dir / "events.jsonl")) {
-      if (str(e, "type") == "acp.session" && str(e, "sessionId") == session_id) {
+      if (string_member(e, "type") == "acp.session" && string_member(e, "sessionId") == session_id) {
         out.push_back(t.dir);
         break;
       }
@@ -446,7 +438,7 @@ std::vector<fs::path> AcpFace::tasks_with_session(const std::string& session_id)
 }
 
 void AcpFace::on_session_load(const json& params, SharedReply reply) {
-  std::string id = str(params, "sessionId"), cwd = absolute_path(params, "cwd");
+  std::string id = string_member(params, "sessionId"), cwd = absolute_path(params, "cwd");
   if (id.empty()) return reply->error(ec::kInvalidParams, "Invalid params: sessionId is required");
   with_codex(reply, [this, reply, id, cwd, params] {
     // Reading the recordings happens on the loop: session/load is rare, and the client waits for it.
@@ -472,16 +464,16 @@ void AcpFace::on_session_load(const json& params, SharedReply reply) {
         updates = acp::replay_updates(recordings, id, mark);
       } else {
         // A thread Coco never recorded (started by another codex client): its history as codex keeps it.
-        const json* thread = member(result, "thread");
-        const json* turns = thread ? member(*thread, "turns") : nullptr;
+        const json* thread = find_member(result, "thread");
+        const json* turns = thread ? find_member(*thread, "turns") : nullptr;
         for (const auto& turn : turns && turns->is_array() ? *turns : json::array()) {
           for (const auto& item : turn.value("items", json::array())) {
-            std::string type = str(item, "type");
+            std::string type = string_member(item, "type");
             json u;
             if (type == "userMessage") {
               for (const auto& c : item.value("content", json::array()))
-                if (str(c, "type") == "text")
-                  updates.push_back({{"sessionUpdate", "user_message_chunk"}, {"content", {{"type", "text"}, {"text", str(c, "text")}}}});
+                if (string_member(c, "type") == "text")
+                  updates.push_back({{"sessionUpdate", "user_message_chunk"}, {"content", {{"type", "text"}, {"text", string_member(c, "text")}}}});
               continue;
             }
             if (type == "agentMessage" || type == "reasoning") {
@@ -501,8 +493,8 @@ void AcpFace::on_session_load(const json& params, SharedReply reply) {
       }
       for (auto& u : updates) {
         const json& update = u["update"];
-        if (str(update, "sessionUpdate") == "tool_call") s.announced.insert(str(update, "toolCallId"));
-        if (str(update, "sessionUpdate") == "session_info_update" && !str(update, "title").empty()) s.titled = true;
+        if (string_member(update, "sessionUpdate") == "tool_call") s.announced.insert(string_member(update, "toolCallId"));
+        if (string_member(update, "sessionUpdate") == "session_info_update" && !string_member(update, "title").empty()) s.titled = true;
         session_.emit_to_editor(protocol::make_notification("session/update", std::move(u)));
       }
       session_.task().event("acp.replayed", {{"sessionId", id}, {"updates", updates.size()}, {"from", sources}});
@@ -519,9 +511,9 @@ void AcpFace::on_session_load(const json& params, SharedReply reply) {
 }
 
 void AcpFace::on_session_list(const json& params, SharedReply reply) {
-  std::string cwd = str(params, "cwd");
+  std::string cwd = string_member(params, "cwd");
   std::size_t offset = 0;
-  if (std::string cursor = str(params, "cursor"); !cursor.empty()) {
+  if (std::string cursor = string_member(params, "cursor"); !cursor.empty()) {
     try {
       offset = std::stoul(cursor);
     } catch (const std::exception&) {
@@ -535,13 +527,13 @@ void AcpFace::on_session_list(const json& params, SharedReply reply) {
   std::map<std::string, Entry> found;
   for (const auto& t : taskdir::list_tasks(session_.options().task_root)) {
     for (const auto& e : taskdir::read_jsonl(t.dir / "events.jsonl")) {
-      std::string type = str(e, "type"), id = str(e, "sessionId");
+      std::string type = string_member(e, "type"), id = string_member(e, "sessionId");
       if (id.empty() || (type != "acp.session" && type != "acp.sessionInfo")) continue;
       Entry& entry = found[id];
       entry.id = id;
-      if (type == "acp.session" && entry.cwd.empty()) entry.cwd = str(e, "cwd");
-      if (type == "acp.sessionInfo" && !str(e, "title").empty()) entry.title = str(e, "title");
-      std::string ts = str(e, "ts");
+      if (type == "acp.session" && entry.cwd.empty()) entry.cwd = string_member(e, "cwd");
+      if (type == "acp.sessionInfo" && !string_member(e, "title").empty()) entry.title = string_member(e, "title");
+      std::string ts = string_member(e, "ts");
       if (ts > entry.updated) entry.updated = ts;
     }
   }
@@ -581,7 +573,7 @@ void AcpFace::on_session_close(const json& params, SharedReply reply) {
 void AcpFace::on_session_set_mode(const json& params, SharedReply reply) {
   AcpSession* s = find_session(params, reply);
   if (!s) return;
-  std::string problem = acp::set_mode(s->settings, str(params, "modeId"));
+  std::string problem = acp::set_mode(s->settings, string_member(params, "modeId"));
   if (!problem.empty()) return reply->error(ec::kInvalidParams, "Invalid params: " + problem);
   (*reply)(json::object());
   emit_update(s->id, {{"sessionUpdate", "config_option_update"}, {"configOptions", acp::config_options(s->settings, models_)}});
@@ -591,7 +583,7 @@ void AcpFace::on_session_set_config_option(const json& params, SharedReply reply
   AcpSession* s = find_session(params, reply);
   if (!s) return;
   std::string before = s->settings.mode;
-  std::string problem = acp::set_config_option(s->settings, models_, str(params, "configId"), params.value("value", json()));
+  std::string problem = acp::set_config_option(s->settings, models_, string_member(params, "configId"), params.value("value", json()));
   if (!problem.empty()) return reply->error(ec::kInvalidParams, "Invalid params: " + problem);
   (*reply)({{"configOptions", acp::config_options(s->settings, models_)}});
   if (s->settings.mode != before) emit_update(s->id, {{"sessionUpdate", "current_mode_update"}, {"currentModeId", s->settings.mode}});
@@ -630,9 +622,9 @@ void AcpFace::on_session_prompt(const json& params, const json& request_id, Shar
         s.prompt.reset();
         return reply->error(ec::kInternalError, "codex could not start the turn: " + r.body()["error"].dump());
       }
-      const json* result = member(r.body(), "result");
-      const json* turn = result ? member(*result, "turn") : nullptr;
-      if (s.prompt->turn_id.empty() && turn) s.prompt->turn_id = str(*turn, "id");
+      const json* result = find_member(r.body(), "result");
+      const json* turn = result ? find_member(*result, "turn") : nullptr;
+      if (s.prompt->turn_id.empty() && turn) s.prompt->turn_id = string_member(*turn, "id");
       if (s.prompt->cancel_requested && !s.prompt->turn_id.empty())
         session_.request_codex("turn/interrupt", {{"threadId", id}, {"turnId", s.prompt->turn_id}}, [](CodexResponse&) {});
     };
@@ -665,9 +657,9 @@ void AcpFace::cancel_session(AcpSession& s, const std::string& why) {
 }
 
 void AcpFace::on_turn_completed(AcpSession& s, const json& params) {
-  const json* turn = member(params, "turn");
+  const json* turn = find_member(params, "turn");
   if (!turn || !s.prompt) return;
-  std::string turn_id = str(*turn, "id");
+  std::string turn_id = string_member(*turn, "id");
   if (!s.prompt->turn_id.empty() && s.prompt->turn_id != turn_id) return;  // not the prompt's turn
   // Output still waiting for the timer goes out before the answer.
   for (auto& [id, item] : s.items)
@@ -692,18 +684,18 @@ void AcpFace::on_codex_notification(std::string&& line, const protocol::Envelope
     own = std::move(p.value);
     parsed = &own;
   }
-  const std::string method = str(*parsed, "method");
-  const json* params_ptr = member(*parsed, "params");
+  const std::string method = string_member(*parsed, "method");
+  const json* params_ptr = find_member(*parsed, "params");
   if (!params_ptr || !params_ptr->is_object()) return;
   const json& params = *params_ptr;
-  std::string thread_id = str(params, "threadId");
+  std::string thread_id = string_member(params, "threadId");
   auto it = sessions_.find(thread_id);
   if (it == sessions_.end()) return;  // a thread no session shows (or news without a thread)
   AcpSession& s = it->second;
 
   if (method == "item/agentMessage/delta" || method == "item/reasoning/summaryTextDelta" ||
       method == "item/reasoning/textDelta") {
-    std::string item_id = str(params, "itemId"), delta = str(params, "delta");
+    std::string item_id = string_member(params, "itemId"), delta = string_member(params, "delta");
     s.items[item_id].streamed = true;
     if (delta.empty()) return;
     bool thought = method != "item/agentMessage/delta";
@@ -717,13 +709,13 @@ void AcpFace::on_codex_notification(std::string&& line, const protocol::Envelope
   } else if (method == "item/completed") {
     on_item_completed(s, params);
   } else if (method == "item/fileChange/patchUpdated") {
-    std::string item_id = str(params, "itemId");
+    std::string item_id = string_member(params, "itemId");
     emit_update(s.id, {{"sessionUpdate", "tool_call_update"},
                        {"toolCallId", item_id},
                        {"content", file_change_content(params.value("changes", json::array()))}});
   } else if (method == "turn/started") {
-    const json* turn = member(params, "turn");
-    if (s.prompt && s.prompt->turn_id.empty() && turn) s.prompt->turn_id = str(*turn, "id");
+    const json* turn = find_member(params, "turn");
+    if (s.prompt && s.prompt->turn_id.empty() && turn) s.prompt->turn_id = string_member(*turn, "id");
   } else if (method == "turn/completed") {
     on_turn_completed(s, params);
   } else if (method == "turn/plan/updated") {
@@ -731,7 +723,7 @@ void AcpFace::on_codex_notification(std::string&& line, const protocol::Envelope
   } else if (method == "thread/tokenUsage/updated") {
     if (auto u = acp::usage_update(params)) emit_update(s.id, std::move(*u));
   } else if (method == "thread/name/updated") {
-    std::string name = str(params, "threadName");
+    std::string name = string_member(params, "threadName");
     if (name.empty()) return;
     s.titled = true;
     emit_update(s.id, {{"sessionUpdate", "session_info_update"}, {"title", name}, {"updatedAt", now_iso()}});
@@ -753,9 +745,9 @@ json AcpFace::file_change_content(const json& changes) const {
 }
 
 void AcpFace::on_item_started(AcpSession& s, const json& params) {
-  const json* item = member(params, "item");
+  const json* item = find_member(params, "item");
   if (!item) return;
-  std::string id = str(*item, "id"), type = str(*item, "type");
+  std::string id = string_member(*item, "id"), type = string_member(*item, "type");
   if (id.empty()) return;
   s.items[id].type = type;
   json content = type == "fileChange" ? file_change_content(item->value("changes", json::array())) : json::array();
@@ -766,9 +758,9 @@ void AcpFace::on_item_started(AcpSession& s, const json& params) {
 }
 
 void AcpFace::on_item_completed(AcpSession& s, const json& params) {
-  const json* item = member(params, "item");
+  const json* item = find_member(params, "item");
   if (!item) return;
-  std::string id = str(*item, "id"), type = str(*item, "type");
+  std::string id = string_member(*item, "id"), type = string_member(*item, "type");
   ItemState& state = s.items[id];
   if (type == "agentMessage" || type == "reasoning") {
     // A message that came whole (no deltas) is sent whole.
@@ -788,7 +780,7 @@ void AcpFace::on_item_completed(AcpSession& s, const json& params) {
   }
   state.dirty = false;  // the final update carries all of it
   json update = acp::tool_call_completed(*item, json::array(), kOutputKeepBytes);
-  if (type == "commandExecution" && state.output_bytes > 0 && str(*item, "aggregatedOutput").empty()) {
+  if (type == "commandExecution" && state.output_bytes > 0 && string_member(*item, "aggregatedOutput").empty()) {
     // codex gave no aggregate: what streamed is the output.
     update["content"] = json::array({acp::output_content(state.output, kOutputKeepBytes, state.output_bytes)});
   }
@@ -796,7 +788,7 @@ void AcpFace::on_item_completed(AcpSession& s, const json& params) {
 }
 
 void AcpFace::on_output_delta(AcpSession& s, const json& params) {
-  std::string item_id = str(params, "itemId"), delta = str(params, "delta");
+  std::string item_id = string_member(params, "itemId"), delta = string_member(params, "delta");
   if (item_id.empty() || delta.empty()) return;
   ItemState& item = s.items[item_id];
   item.output += delta;
@@ -841,7 +833,7 @@ void AcpFace::flush_output(AcpSession& s, const std::string& item_id, ItemState&
 void AcpFace::on_codex_request(json body) {
   // Requests that are not gates (item/tool/call, token refreshes, attestations): an ACP client has
   // nothing to answer them with.
-  std::string method = str(body, "method");
+  std::string method = string_member(body, "method");
   spdlog::warn("codex asked {}, which an ACP client cannot answer", method);
   session_.answer_codex(body["id"], session_.generation(),
                         {{"error", {{"code", ec::kMethodNotFound}, {"message", "coco acp: the ACP client cannot answer " + method}}}});
@@ -932,7 +924,7 @@ void AcpFace::on_permission_answer(const std::string& gate_id, const json& respo
     if (acknowledges_cancel(response)) return;  // the expected answer to our $/cancel_request
     return session_.gates().late_answer(gate_id, response);
   }
-  if (member(response, "error"))
+  if (find_member(response, "error"))
     return session_.gates().reject_answer(gate_id, "the client answered with an error: " + response["error"].dump());
   acp::PermissionAnswer a = acp::read_permission_answer(g->prompt, response.value("result", json()));
   switch (a.kind) {

@@ -11,11 +11,12 @@
 
 namespace coco::protocol {
 
-// The member `key` of `obj`, or nullptr when `obj` is not an object or has no such member.
+// The member `key` of `obj`, or nullptr when `obj` is not an object, has no such member or holds null
+// there (codex writes absent optional fields as null).
 inline const nlohmann::json* find_member(const nlohmann::json& obj, std::string_view key) {
   if (!obj.is_object()) return nullptr;
   auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
 }
 
 // The member `key` of `obj`, or a JSON null when it is absent.
