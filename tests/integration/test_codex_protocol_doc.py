@@ -139,6 +139,11 @@ steps:
     stream: true
 """
 
+# Messages the pinned codex sends or not depending on timing, as the page says: a command that has
+# printed everything and exited within codex's start-up wait for it (`source: "unifiedExecStartup"`,
+# `durationMs` 0 on a fast machine) gets no outputDelta, only `aggregatedOutput` in item/completed.
+SENT_ONLY_SOMETIMES = {("<-", "notification", "item/commandExecution/outputDelta")}
+
 # What the page promises to show with an example (issue 9, point 5).
 REQUIRED_EXAMPLES = [
     ("->", "request", "initialize"), ("->", "notification", "initialized"),
@@ -547,6 +552,8 @@ class CodexProtocolDocTest(unittest.TestCase):
         failures = []
         for direction, kind, method, shown, block_no in examples:
             real = self.traffic.get((direction, kind, method), [])
+            if not real and (direction, kind, method) in SENT_ONLY_SOMETIMES:
+                continue  # the page says when codex leaves it out; when it is sent, it must match
             if not real:
                 failures.append(f"block {block_no}: {direction} {kind} {method}: the replay saw no such message")
                 continue
