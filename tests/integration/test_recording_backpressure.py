@@ -20,6 +20,9 @@ CLIENT = os.environ.get("COCO_BENCH_CLIENT", str(BUILD_DIR / "bench" / "coco_ben
 
 class RecordingBackpressureTest(unittest.TestCase):
     def setUp(self):
+        # A missing stand-in would only show as "codex is not running" deep in the client's output.
+        for program in (FLOOD, CLIENT):
+            self.assertTrue(os.access(program, os.X_OK), f"{program} is not built (bench/ targets)")
         self.work = scratch_dir("coco-it-rec-")
 
     def tearDown(self):
