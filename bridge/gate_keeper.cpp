@@ -1,6 +1,7 @@
 #include "bridge/gate_keeper.h"
 
 #include "bridge/session.h"
+#include "protocol/json_fields.h"
 #include "protocol/json_text.h"
 #include "protocol/message.h"
 
@@ -20,6 +21,7 @@ namespace coco::bridge {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 namespace ec = protocol::error_code;
+using protocol::string_member;
 
 namespace {
 
@@ -30,12 +32,6 @@ constexpr std::string_view kDecisionSuffix = ".decision.json";
 
 std::int64_t ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
-}
-
-std::string string_at(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // "g12" -> 12; anything else 0.
@@ -132,7 +128,7 @@ gates::FileTexts GateKeeper::file_texts() const {
 void GateKeeper::open(const json& codex_id, const std::string& method, const json& params, std::uint64_t generation) {
   std::string id = "g" + std::to_string(next_gate_++);
   json known_changes;
-  if (auto it = file_changes_.find(string_at(params, "itemId")); it != file_changes_.end()) known_changes = it->second;
+  if (auto it = file_changes_.find(string_member(params, "itemId")); it != file_changes_.end()) known_changes = it->second;
 
   gates::Prompt prompt;
   try {
@@ -208,7 +204,7 @@ GateKeeper::Result GateKeeper::answer(const std::string& gate_id, const json& va
   if (it == gates_.end()) return {ec::kInvalidParams, "no gate '" + gate_id + "'", nullptr};
   Gate& g = it->second;
   if (g.resolved)
-    return {ec::kRequestCancelled, "gate " + gate_id + " was already resolved by " + string_at(g.outcome, "by"), g.outcome};
+    return {ec::kRequestCancelled, "gate " + gate_id + " was already resolved by " + string_member(g.outcome, "by"), g.outcome};
   auto parsed = gates::parse_answer(g.prompt, value);
   if (auto* problem = std::get_if<std::string>(&parsed)) return {ec::kInvalidParams, *problem, nullptr};
   const auto& a = std::get<gates::Answer>(parsed);
@@ -257,7 +253,7 @@ void GateKeeper::answer_raw(const std::string& gate_id, const json& response) {
 
 void GateKeeper::late_answer(const std::string& gate_id, const json& response) {
   const Gate* g = find(gate_id);
-  spdlog::info("late answer to gate {} ignored (already resolved by {})", gate_id, g ? string_at(g->outcome, "by") : "?");
+  spdlog::info("late answer to gate {} ignored (already resolved by {})", gate_id, g ? string_member(g->outcome, "by") : "?");
   session_.task().event("gate.lateAnswer", {{"gateId", gate_id}, {"response", response}});
 }
 
@@ -312,8 +308,8 @@ void GateKeeper::finish(Gate& g, json outcome) {
   g.outcome = outcome;
   session_.task().event("gate.resolved", outcome);
   write_gate_file(g);
-  spdlog::info("gate {} resolved by {}{}", g.id, string_at(outcome, "by"),
-               outcome.contains("optionId") ? ": " + string_at(outcome, "optionId") : "");
+  spdlog::info("gate {} resolved by {}{}", g.id, string_member(outcome, "by"),
+               outcome.contains("optionId") ? ": " + string_member(outcome, "optionId") : "");
   session_.face().gate_resolved(g);
   // Resolved gates are kept a while so late answers can be told apart from unknown ones.
   while (gates_.size() > kMaxRememberedGates) {
@@ -329,14 +325,14 @@ void GateKeeper::finish(Gate& g, json outcome) {
 void GateKeeper::on_codex_notification(const std::string& method, const json& params) {
   if (method == "item/started") {
     const json* item = params.contains("item") ? &params["item"] : nullptr;
-    if (item && string_at(*item, "type") == "fileChange" && item->contains("changes"))
-      file_changes_[string_at(*item, "id")] = (*item)["changes"];
+    if (item && string_member(*item, "type") == "fileChange" && item->contains("changes"))
+      file_changes_[string_member(*item, "id")] = (*item)["changes"];
   } else if (method == "item/fileChange/patchUpdated") {
-    if (params.contains("changes")) file_changes_[string_at(params, "itemId")] = params["changes"];
+    if (params.contains("changes")) file_changes_[string_member(params, "itemId")] = params["changes"];
   } else if (method == "turn/completed") {
     const json* turn = params.contains("turn") ? &params["turn"] : nullptr;
-    std::string turn_id = turn ? string_at(*turn, "id") : std::string();
-    std::string status = turn ? string_at(*turn, "status") : std::string();
+    std::string turn_id = turn ? string_member(*turn, "id") : std::string();
+    std::string status = turn ? string_member(*turn, "status") : std::string();
     for (auto& [_, g] : gates_)
       if (!g.resolved && g.prompt.turn_id == turn_id && !turn_id.empty())
         close_unanswered(g, "upstream", "the turn ended (" + status + ")");

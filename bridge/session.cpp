@@ -1,6 +1,7 @@
 #include "bridge/session.h"
 
 #include "bridge/version.h"
+#include "protocol/json_fields.h"
 #include "protocol/json_text.h"
 
 #include <spdlog/spdlog.h>
@@ -10,7 +11,9 @@
 
 namespace coco::bridge {
 
+using protocol::find_member;
 using protocol::Kind;
+using protocol::string_member;
 namespace ec = protocol::error_code;
 
 namespace {
@@ -42,24 +45,12 @@ std::string version_from_user_agent(const std::string& ua) {
   return ua.substr(slash + 1, end == std::string::npos ? std::string::npos : end - slash - 1);
 }
 
-// Typed reads of outside data: a field of the wrong type reads as absent.
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-std::string string_at(const json& obj, const char* key) {
-  const json* v = member(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
-
 std::string first_prompt_text(const json& params) {
-  const json* input = member(params, "input");
+  const json* input = find_member(params, "input");
   if (!input || !input->is_array()) return {};
   for (const auto& item : *input) {
-    if (string_at(item, "type") == "text") {
-      std::string text = string_at(item, "text");
+    if (string_member(item, "type") == "text") {
+      std::string text = string_member(item, "text");
       if (!text.empty()) return text;
     }
   }
@@ -455,39 +446,39 @@ void Session::on_codex_response(std::string& line, const protocol::Envelope& env
 
 void Session::on_codex_request(json body) {
   body.erase("jsonrpc");
-  std::string method = string_at(body, "method");
+  std::string method = string_member(body, "method");
   if (gates::needs_human(method)) {
     // Requests that wait on a human become gates (policy, prompt, timeout, directory hand-off).
-    const json* params = member(body, "params");
+    const json* params = find_member(body, "params");
     return gates_->open(body["id"], method, params && params->is_object() ? *params : json::object(), generation_);
   }
   face_->on_codex_request(std::move(body));
 }
 
 void Session::observe_codex_notification(const json& body) {
-  const std::string method = string_at(body, "method");
-  const json* params_ptr = member(body, "params");
+  const std::string method = string_member(body, "method");
+  const json* params_ptr = find_member(body, "params");
   if (!params_ptr || !params_ptr->is_object()) return;
   const json& params = *params_ptr;
-  const json* turn = member(params, "turn");
+  const json* turn = find_member(params, "turn");
   static const json kNoObject = json::object();
   const json& turn_obj = turn && turn->is_object() ? *turn : kNoObject;
   if (method == "item/started" || method == "item/fileChange/patchUpdated") {
     gates_->on_codex_notification(method, params);
   } else if (method == "thread/started") {
-    const json* thread = member(params, "thread");
-    task_->event("thread.started", {{"threadId", thread ? string_at(*thread, "id") : std::string()}});
+    const json* thread = find_member(params, "thread");
+    task_->event("thread.started", {{"threadId", thread ? string_member(*thread, "id") : std::string()}});
   } else if (method == "turn/started") {
-    task_->event("turn.started", {{"threadId", string_at(params, "threadId")}, {"turnId", string_at(turn_obj, "id")}});
+    task_->event("turn.started", {{"threadId", string_member(params, "threadId")}, {"turnId", string_member(turn_obj, "id")}});
   } else if (method == "turn/completed") {
-    json ev = {{"threadId", string_at(params, "threadId")},
-               {"turnId", string_at(turn_obj, "id")},
-               {"status", string_at(turn_obj, "status")}};
-    if (const json* err = member(turn_obj, "error"); err && !err->is_null()) ev["error"] = *err;
+    json ev = {{"threadId", string_member(params, "threadId")},
+               {"turnId", string_member(turn_obj, "id")},
+               {"status", string_member(turn_obj, "status")}};
+    if (const json* err = find_member(turn_obj, "error")) ev["error"] = *err;
     task_->event("turn.completed", ev);
     gates_->on_codex_notification(method, params);
   } else if (method == "serverRequest/resolved") {
-    if (const json* id = member(params, "requestId")) gates_->on_codex_request_resolved(*id);
+    if (const json* id = find_member(params, "requestId")) gates_->on_codex_request_resolved(*id);
   }
 }
 
@@ -591,8 +582,8 @@ void Session::expire_codex_requests() {
 
 void Session::title_from_turn_start(const json& request) {
   // The task's title is the first prompt, whichever face (or the bridge itself) started the turn.
-  if (title_set_ || string_at(request, "method") != "turn/start") return;
-  const json* params = member(request, "params");
+  if (title_set_ || string_member(request, "method") != "turn/start") return;
+  const json* params = find_member(request, "params");
   std::string prompt = params ? first_prompt_text(*params) : std::string();
   if (prompt.empty()) return;
   task_->set_title(prompt);
@@ -609,7 +600,7 @@ void Session::request_codex(std::string_view method, json params, CodexCallback 
 
 void Session::forward_request_to_codex(json body, CodexCallback on_response) {
   title_from_turn_start(body);
-  body["id"] = add_codex_request(string_at(body, "method"), std::move(on_response));
+  body["id"] = add_codex_request(string_member(body, "method"), std::move(on_response));
   body.erase("jsonrpc");
   send_to_codex(body);
 }
@@ -636,7 +627,7 @@ void Session::answer_codex(const json& codex_id, std::uint64_t generation, json 
 }
 
 void Session::set_codex_version_from(const json& initialize_result) {
-  codex_version_ = version_from_user_agent(string_at(initialize_result, "userAgent"));
+  codex_version_ = version_from_user_agent(string_member(initialize_result, "userAgent"));
   if (!codex_version_.empty()) task_->set_codex_version(codex_version_);
 }
 

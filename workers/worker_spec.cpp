@@ -1,5 +1,6 @@
 #include "workers/worker_spec.h"
 
+#include "protocol/json_fields.h"
 #include "taskdir/task_writer.h"
 
 #include <cmath>
@@ -9,6 +10,7 @@
 namespace coco::workers {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using protocol::find_member;
 
 namespace {
 
@@ -84,14 +86,8 @@ void append_toml(std::string& out, const json& v) {
   }
 }
 
-const json* member(const json& params, const char* key) {
-  auto it = params.find(key);
-  if (it == params.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
 std::string string_field(const json& params, const char* key) {
-  const json* v = member(params, key);
+  const json* v = find_member(params, key);
   if (!v) return {};
   if (!v->is_string()) throw std::invalid_argument(std::string(key) + " must be a string");
   return v->get<std::string>();
@@ -165,7 +161,7 @@ SpawnRequest parse_spawn_params(const json& params, const std::string& base_cwd)
   s.cwd = dir.string();
   if (s.cwd.size() > 1 && s.cwd.back() == '/') s.cwd.pop_back();
 
-  if (const json* schema = member(params, "outputSchema")) {
+  if (const json* schema = find_member(params, "outputSchema")) {
     if (!schema->is_object()) throw std::invalid_argument("outputSchema must be a JSON schema object");
     s.output_schema = *schema;
   }
@@ -179,7 +175,7 @@ SpawnRequest parse_spawn_params(const json& params, const std::string& base_cwd)
 
   s.model = string_field(params, "model");
 
-  if (const json* config = member(params, "config")) {
+  if (const json* config = find_member(params, "config")) {
     if (!config->is_object()) throw std::invalid_argument("config must be an object of key: value");
     for (const auto& [key, value] : config->items()) {
       if (!is_valid_config_key(key)) throw std::invalid_argument("config key '" + key + "' is not a dotted name");
@@ -196,7 +192,7 @@ SpawnRequest parse_spawn_params(const json& params, const std::string& base_cwd)
     else if (isolation != "none") throw std::invalid_argument("isolation must be none or worktree");
   }
 
-  if (const json* timeout = member(params, "timeoutS")) s.timeout = parse_timeout_seconds(*timeout, "timeoutS");
+  if (const json* timeout = find_member(params, "timeoutS")) s.timeout = parse_timeout_seconds(*timeout, "timeoutS");
   return r;
 }
 
