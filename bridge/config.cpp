@@ -13,6 +13,12 @@ namespace {
   throw ConfigError(file.string() + ":" + std::to_string(node.Mark().line + 1) + ": " + what);
 }
 
+// A mapping's key as a name. YAML allows a mapping or a list as a key (`? {a: 1}`); no key of ours is one.
+std::string key_name(const fs::path& file, const YAML::Node& key) {
+  if (!key.IsScalar()) fail(file, key, "keys must be plain names");
+  return key.as<std::string>();
+}
+
 int positive_int(const fs::path& file, const YAML::Node& node, const std::string& key) {
   try {
     int v = node.as<int>();
@@ -26,7 +32,7 @@ int positive_int(const fs::path& file, const YAML::Node& node, const std::string
 void load_workers(const fs::path& file, const YAML::Node& node, WorkersConfig& out) {
   if (!node.IsMap()) fail(file, node, "workers must be a mapping");
   for (const auto& kv : node) {
-    auto key = kv.first.as<std::string>();
+    auto key = key_name(file, kv.first);
     if (key == "max_parallel") out.max_parallel = positive_int(file, kv.second, "workers.max_parallel");
     else fail(file, kv.first, "unknown key workers." + key);
   }
@@ -35,7 +41,7 @@ void load_workers(const fs::path& file, const YAML::Node& node, WorkersConfig& o
 void load_recording(const fs::path& file, const YAML::Node& node, RecordingConfig& out) {
   if (!node.IsMap()) fail(file, node, "recording must be a mapping");
   for (const auto& kv : node) {
-    auto key = kv.first.as<std::string>();
+    auto key = key_name(file, kv.first);
     if (key == "buffer_kib") out.buffer_bytes = std::size_t(positive_int(file, kv.second, "recording.buffer_kib")) << 10;
     else fail(file, kv.first, "unknown key recording." + key);
   }
@@ -44,7 +50,7 @@ void load_recording(const fs::path& file, const YAML::Node& node, RecordingConfi
 void load_codex(const fs::path& file, const YAML::Node& node, CodexConfig& out) {
   if (!node.IsMap()) fail(file, node, "codex must be a mapping");
   for (const auto& kv : node) {
-    auto key = kv.first.as<std::string>();
+    auto key = key_name(file, kv.first);
     if (key == "request_timeout_s") {
       try {
         double s = kv.second.as<double>();
@@ -88,7 +94,7 @@ Config load_config(const fs::path& path, bool required) {
   if (root.IsNull()) return config;  // an empty file
   if (!root.IsMap()) fail(path, root, "the top level must be a mapping");
   for (const auto& kv : root) {
-    auto key = kv.first.as<std::string>();
+    auto key = key_name(path, kv.first);
     if (key == "codex") load_codex(path, kv.second, config.codex);
     else if (key == "workers") load_workers(path, kv.second, config.workers);
     else if (key == "recording") load_recording(path, kv.second, config.recording);

@@ -23,6 +23,12 @@ std::optional<GateKind> parse_kind(std::string_view s) {
   return std::nullopt;
 }
 
+// A mapping's key as a name. YAML allows a mapping or a list as a key (`? {a: 1}`); no key of ours is one.
+std::string key_name(const std::string& file, const YAML::Node& key) {
+  if (!key.IsScalar()) fail(file, key, "keys must be plain names");
+  return key.as<std::string>();
+}
+
 OptionKind parse_fallback(const std::string& file, const YAML::Node& node, const std::string& key) {
   std::string v = scalar(file, node, key);
   if (v == "deny") return OptionKind::Deny;
@@ -36,7 +42,7 @@ Rule parse_rule(const std::string& file, const YAML::Node& node, std::size_t ind
   r.line = node.Mark().line + 1;
   bool has_action = false;
   for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_name(file, kv.first);
     const YAML::Node& v = kv.second;
     if (key == "name") {
       r.name = scalar(file, v, "name");
@@ -143,7 +149,7 @@ PolicyConfig parse_policy(const YAML::Node& node, const std::string& file) {
   if (node.IsNull()) return c;
   if (!node.IsMap()) fail(file, node, "approvals must be a mapping");
   for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_name(file, kv.first);
     const YAML::Node& v = kv.second;
     if (key == "mode") {
       auto m = parse_mode(scalar(file, v, "approvals.mode"));

@@ -47,6 +47,20 @@ TEST_CASE("config: mistakes name the file and line") {
   CHECK(error_of("recordings: {}\n").find(":1: unknown section 'recordings'") != std::string::npos);
 }
 
+// Found by fuzz_config: a key that is a mapping or a list (YAML's `? ...` complex keys) threw
+// yaml-cpp's own conversion error past the loader, ending `coco bridge` at start-up without a word on
+// which line was wrong.
+TEST_CASE("config: a key that is not a plain name is refused with its line, in every section") {
+  CHECK(error_of("workers:\n ? max_parallel: 3\n").find(":2: keys must be plain names") != std::string::npos);
+  CHECK(error_of("? [a, b]\n: 1\n").find(":1: keys must be plain names") != std::string::npos);
+  CHECK(error_of("recording:\n  ? {buffer_kib: 1}\n  : 2\n").find(":2: keys must be plain names") !=
+        std::string::npos);
+  CHECK(error_of("codex:\n  ? - request_timeout_s\n  : 1\n").find(":2: keys must be plain names") != std::string::npos);
+  CHECK(error_of("approvals:\n  ? [mode]\n  : ask\n").find(":2: keys must be plain names") != std::string::npos);
+  CHECK(error_of("approvals:\n  rules:\n    - ? {kind: command}\n      : allow\n")
+            .find(":3: keys must be plain names") != std::string::npos);
+}
+
 // docs/configuration.md shows every key in one example: it must stay a valid configuration.
 TEST_CASE("config: the documented example loads") {
   std::string doc =
