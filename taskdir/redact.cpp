@@ -195,13 +195,17 @@ Range match_assignment(std::string_view s, std::size_t p) {
 }
 
 // -----BEGIN ... PRIVATE KEY----- <body> -----END: hides the body. Stops at a quote so that a key
-// printed inside a JSON string never swallows the rest of the line.
+// printed inside a JSON string never swallows the rest of the line, and short of the backslashes
+// before that quote: in JSON held inside a JSON string the quote is `\"`, and taking its backslash
+// would leave a bare quote that ends the string. (It cannot stop at every backslash: a key in JSON
+// has its lines joined by `\n`.)
 Range match_pem(std::string_view s, std::size_t p) {
   std::size_t window = p > 40 ? p - 40 : 0;
   if (s.substr(window, p - window).find("-----BEGIN") == std::string_view::npos) return std::nullopt;
   std::size_t start = p + std::string_view("PRIVATE KEY-----").size();
   std::size_t end = std::min(s.find("-----END", start), s.find('"', start));
   if (end == std::string_view::npos) end = s.size();
+  while (end > start && s[end - 1] == '\\') --end;
   if (end <= start) return std::nullopt;
   return std::make_pair(start, end);
 }

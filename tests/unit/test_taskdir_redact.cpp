@@ -68,6 +68,13 @@ TEST_CASE("redact: patterns in any text") {
   // Inside a JSON string, after an escape: still found, and the JSON stays valid.
   std::string j = R"({"text":"line\nsk-abcdefghijklmnop1234\n"})";
   CHECK(redact_secrets(j) == R"({"text":"line\n[REDACTED]\n"})");
+  // A key's body that runs up to an escaped quote (a JSON string holding JSON, as the recording's
+  // "raw" field of an invalid message does): the escape stays whole. Found by fuzz_recording: the
+  // body took the backslash and left a bare quote that ended the string.
+  std::string nested = R"({"raw":"{\"k\":\"-----BEGIN PRIVATE KEY-----MIIEow\"}"})";
+  CHECK(redact_secrets(nested) == R"({"raw":"{\"k\":\"-----BEGIN PRIVATE KEY-----[REDACTED]\"}"})");
+  std::string backslashes = R"({"raw":"-----BEGIN PRIVATE KEY-----MIIEow\\\"x"})";
+  CHECK(redact_secrets(backslashes) == R"({"raw":"-----BEGIN PRIVATE KEY-----[REDACTED]\\\"x"})");
 }
 
 TEST_CASE("redact: text without secrets comes back byte-identical") {
